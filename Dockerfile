@@ -1,0 +1,22 @@
+# Build stage: the release binary (links libpq).
+FROM rust:1-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Cargo.toml Cargo.lock diesel.toml ./
+COPY src src
+COPY migrations migrations
+COPY seed_articles seed_articles
+RUN cargo build --release --locked
+
+# Runtime stage: the binary, libpq, and the seed corpus.
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home /app claimledger
+WORKDIR /app
+COPY --from=build /src/target/release/claimledger /usr/local/bin/claimledger
+COPY seed_articles seed_articles
+USER claimledger
+ENV CLAIMLEDGER_BIND=0.0.0.0:8080
+EXPOSE 8080
+ENTRYPOINT ["claimledger"]
+CMD ["serve"]

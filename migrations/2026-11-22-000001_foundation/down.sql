@@ -1,0 +1,12 @@
+DROP TABLE idempotency_keys;
+DROP TABLE log_head;
+DROP TABLE revisions;
+DROP FUNCTION claimledger_guard_log_head();
+DROP FUNCTION claimledger_refuse_log_change();
+DROP TABLE verdicts;
+DROP TABLE evidence;
+DROP TABLE appearances;
+DROP TABLE claims;
+DROP TABLE articles;
+DROP TABLE login_failures;
+DROP TABLE editors;

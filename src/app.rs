@@ -1,0 +1,59 @@
+//! Building and running the HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+
+use crate::config::Config;
+use crate::db::PgPool;
+use crate::http::{self, AppState};
+
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl Application {
+    /// Binds `config.bind` (port 0 picks a free port, for tests) and builds
+    /// the server; it serves once awaited.
+    pub fn build(config: Config, pool: PgPool) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.bind)?;
+        let port = listener.local_addr()?.port();
+        let workers = config.workers;
+        // Blocking threads near the pool size: load queues for a connection
+        // instead of piling up threads that all wait in pool.get().
+        let blocking = (config.db.pool_size as usize).div_ceil(workers).max(1) + 1;
+        let state = web::Data::new(AppState {
+            pool,
+            config: Arc::new(config),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(http::middleware::observe))
+                .configure(http::routes)
+                .default_service(web::to(http::not_found))
+        })
+        .workers(workers)
+        .worker_max_blocking_threads(blocking)
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+        Ok(Application { server, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,255 @@
+//! Configuration: environment variables only, parsed and checked once at start.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A configuration value that is wrong, naming the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Bytes that must never be printed.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Secret(bytes)
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Clone, Debug)]
+pub struct DbSettings {
+    pub pool_size: u32,
+    pub connect_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct JwtSettings {
+    /// HS256 key. `None` in development: generated into the data directory.
+    pub secret: Option<Secret>,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl: Duration,
+    /// PEM of an external identity provider's Ed25519 public key (optional).
+    pub eddsa_public_key_pem: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PublicSettings {
+    /// Base URL under which downstream sites reach this service (ClaimReview `url`).
+    pub base_url: String,
+    pub org_name: String,
+    pub org_url: Option<String>,
+    pub cache_max_age: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub env: Environment,
+    pub bind: SocketAddr,
+    /// `None`: run a private PostgreSQL cluster under `data_dir`.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub db: DbSettings,
+    pub jwt: JwtSettings,
+    pub workers: usize,
+    pub log_format: LogFormat,
+    pub public: PublicSettings,
+    pub seed_on_empty: bool,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars().collect())
+    }
+
+    /// Parses a set of variables; every variable is checked even when the
+    /// service would not need it yet, so a typo fails at start, not at 3 a.m.
+    pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+        let env = match get("CLAIMLEDGER_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(bad(
+                    "CLAIMLEDGER_ENV",
+                    format!("expected 'development' or 'production', got '{other}'"),
+                ));
+            }
+        };
+        let bind_text = get("CLAIMLEDGER_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            bad(
+                "CLAIMLEDGER_BIND",
+                format!("expected host:port such as 127.0.0.1:8080, got '{bind_text}'"),
+            )
+        })?;
+
+        let database_url = get("DATABASE_URL");
+        if let Some(url) = &database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(bad("DATABASE_URL", "expected a postgres:// or postgresql:// URL"));
+            }
+        }
+        let secret = match get("CLAIMLEDGER_JWT_SECRET") {
+            Some(s) if s.len() < MIN_SECRET_BYTES => {
+                return Err(bad(
+                    "CLAIMLEDGER_JWT_SECRET",
+                    format!("must be at least {MIN_SECRET_BYTES} bytes, got {}", s.len()),
+                ));
+            }
+            Some(s) => Some(Secret::new(s.into_bytes())),
+            None => None,
+        };
+        if env == Environment::Production {
+            if database_url.is_none() {
+                return Err(bad("DATABASE_URL", "required when CLAIMLEDGER_ENV=production"));
+            }
+            if secret.is_none() {
+                return Err(bad("CLAIMLEDGER_JWT_SECRET", "required when CLAIMLEDGER_ENV=production"));
+            }
+        }
+        let eddsa_public_key_pem = match get("CLAIMLEDGER_JWT_EDDSA_PUBLIC_KEY_FILE") {
+            Some(path) => Some(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| bad("CLAIMLEDGER_JWT_EDDSA_PUBLIC_KEY_FILE", format!("cannot read '{path}': {e}")))?,
+            ),
+            None => None,
+        };
+
+        let default_workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let log_format = match get("CLAIMLEDGER_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(bad("CLAIMLEDGER_LOG_FORMAT", format!("expected 'text' or 'json', got '{other}'"))),
+        };
+        let seed_on_empty = match get("CLAIMLEDGER_SEED_ON_EMPTY").as_deref() {
+            None | Some("true") | Some("1") => true,
+            Some("false") | Some("0") => false,
+            Some(other) => return Err(bad("CLAIMLEDGER_SEED_ON_EMPTY", format!("expected true or false, got '{other}'"))),
+        };
+        let base_url = get("CLAIMLEDGER_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}"));
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(bad("CLAIMLEDGER_PUBLIC_URL", "expected an http:// or https:// URL"));
+        }
+
+        Ok(Config {
+            env,
+            bind,
+            database_url,
+            data_dir: PathBuf::from(get("CLAIMLEDGER_DATA_DIR").unwrap_or_else(|| ".claimledger".into())),
+            db: DbSettings {
+                pool_size: number(&get, "CLAIMLEDGER_DB_POOL_SIZE", 10, 1, 200)?,
+                connect_timeout: Duration::from_millis(number(&get, "CLAIMLEDGER_DB_CONNECT_TIMEOUT_MS", 3000, 100, 5000)?),
+                statement_timeout: Duration::from_millis(number(&get, "CLAIMLEDGER_DB_STATEMENT_TIMEOUT_MS", 10_000, 100, 600_000)?),
+            },
+            jwt: JwtSettings {
+                secret,
+                issuer: get("CLAIMLEDGER_JWT_ISSUER").unwrap_or_else(|| "claimledger".into()),
+                audience: get("CLAIMLEDGER_JWT_AUDIENCE").unwrap_or_else(|| "claimledger-api".into()),
+                ttl: Duration::from_secs(number(&get, "CLAIMLEDGER_TOKEN_TTL", 900, 60, 86_400)?),
+                eddsa_public_key_pem,
+            },
+            workers: number::<usize>(&get, "CLAIMLEDGER_WORKERS", default_workers as u64, 1, 64)?,
+            log_format,
+            public: PublicSettings {
+                base_url: base_url.trim_end_matches('/').to_string(),
+                org_name: get("CLAIMLEDGER_ORG_NAME").unwrap_or_else(|| "claimledger".into()),
+                org_url: get("CLAIMLEDGER_ORG_URL"),
+                cache_max_age: number::<u32>(&get, "CLAIMLEDGER_CACHE_MAX_AGE", 60, 0, 86_400)?,
+            },
+            seed_on_empty,
+        })
+    }
+}
+
+fn number<T>(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: u64, min: u64, max: u64) -> Result<T, ConfigError>
+where
+    T: TryFrom<u64>,
+{
+    let value = match get(var) {
+        None => default,
+        Some(text) => text
+            .parse::<u64>()
+            .map_err(|_| bad(var, format!("expected a whole number, got '{text}'")))?,
+    };
+    if !(min..=max).contains(&value) {
+        return Err(bad(var, format!("must be between {min} and {max}, got {value}")));
+    }
+    T::try_from(value).map_err(|_| bad(var, "out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let c = Config::from_vars(HashMap::new()).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert!(c.database_url.is_none());
+        assert_eq!(c.jwt.ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let e = Config::from_vars(vars(&[("CLAIMLEDGER_TOKEN_TTL", "soon")])).unwrap_err();
+        assert_eq!(e.var, "CLAIMLEDGER_TOKEN_TTL");
+        let e = Config::from_vars(vars(&[("CLAIMLEDGER_JWT_SECRET", "short")])).unwrap_err();
+        assert_eq!(e.var, "CLAIMLEDGER_JWT_SECRET");
+        assert!(!e.to_string().contains("short"), "the secret itself must not be echoed");
+        let e = Config::from_vars(vars(&[("CLAIMLEDGER_ENV", "production")])).unwrap_err();
+        assert_eq!(e.var, "DATABASE_URL");
+        let e = Config::from_vars(vars(&[("CLAIMLEDGER_DB_CONNECT_TIMEOUT_MS", "30000")])).unwrap_err();
+        assert_eq!(e.var, "CLAIMLEDGER_DB_CONNECT_TIMEOUT_MS");
+    }
+
+    #[test]
+    fn secret_is_redacted_in_debug() {
+        let c = Config::from_vars(vars(&[("CLAIMLEDGER_JWT_SECRET", &"k".repeat(40))])).unwrap();
+        assert!(!format!("{c:?}").contains("kkkk"));
+    }
+}

@@ -1,0 +1,118 @@
+//! The database: connection pool, embedded migrations, and (for development and
+//! tests) a private PostgreSQL cluster.
+
+pub mod cluster;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection};
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::DbSettings;
+use crate::error::{AppError, AppResult};
+
+pub type PgPool = r2d2::Pool<ConnectionManager<PgConnection>>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager<PgConnection>>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Every pooled connection gets a statement timeout, so one slow query cannot
+/// hold a connection (and the log head) forever.
+#[derive(Debug)]
+struct SessionSettings {
+    statement_timeout: Duration,
+}
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        let ms = self.statement_timeout.as_millis();
+        conn.batch_execute(&format!(
+            "SET statement_timeout = {ms}; SET lock_timeout = {ms}; \
+             SET idle_in_transaction_session_timeout = {}; SET TIME ZONE 'UTC'",
+            ms * 2
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Builds the pool without connecting: the service starts (and answers 503)
+/// even while the database is down, and recovers when it returns.
+pub fn build_pool(database_url: &str, settings: &DbSettings) -> PgPool {
+    r2d2::Pool::builder()
+        .max_size(settings.pool_size)
+        .min_idle(Some(settings.pool_size.min(2)))
+        .connection_timeout(settings.connect_timeout)
+        .test_on_check_out(false)
+        .connection_customizer(Box::new(SessionSettings {
+            statement_timeout: settings.statement_timeout,
+        }))
+        .build_unchecked(ConnectionManager::new(database_url))
+}
+
+/// Runs pending migrations under an advisory lock, so two processes starting
+/// at once do not both try.
+pub fn migrate(conn: &mut PgConnection) -> AppResult<usize> {
+    diesel::sql_query("SELECT pg_advisory_lock(727274001)").execute(conn)?;
+    let result = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map(|v| v.len())
+        .map_err(|e| AppError::internal(format!("migration failed: {e}")));
+    diesel::sql_query("SELECT pg_advisory_unlock(727274001)").execute(conn)?;
+    result
+}
+
+/// Ready: reachable and fully migrated.
+pub fn check_ready(conn: &mut PgConnection) -> AppResult<()> {
+    let pending = conn
+        .has_pending_migration(MIGRATIONS)
+        .map_err(|_| AppError::Unavailable("the database is unavailable".into()))?;
+    if pending {
+        return Err(AppError::Unavailable("the database schema is not migrated".into()));
+    }
+    Ok(())
+}
+
+pub fn connect(database_url: &str) -> AppResult<PgConnection> {
+    PgConnection::establish(database_url)
+        .map_err(|e| AppError::Unavailable(format!("cannot connect to the database: {}", redact_url_error(&e.to_string()))))
+}
+
+/// libpq errors can echo the connection string; keep passwords out of messages.
+fn redact_url_error(message: &str) -> String {
+    message
+        .split_whitespace()
+        .map(|word| {
+            if word.contains("password") || word.contains("://") {
+                "[redacted]"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Hides the password of a postgres URL for logs.
+pub fn display_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***@{}", &url[..scheme_end + 3], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn display_url_hides_password() {
+        assert_eq!(super::display_url("postgres://u:secret@h:1/db"), "postgres://u:***@h:1/db");
+        assert_eq!(super::display_url("postgres://h/db"), "postgres://h/db");
+    }
+}

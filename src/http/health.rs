@@ -1,0 +1,27 @@
+//! Liveness and readiness.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+
+use super::{AppState, with_conn};
+use crate::error::AppResult;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(responses((status = 200, body = Health)), tag = "ops")]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// The database is reachable and fully migrated.
+#[utoipa::path(responses((status = 200, body = Health), (status = 503, body = crate::error::Problem)), tag = "ops")]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    with_conn(&state, crate::db::check_ready).await?;
+    Ok(HttpResponse::Ok().json(Health { status: "ready" }))
+}

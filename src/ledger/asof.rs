@@ -1,0 +1,54 @@
+//! Reading the log as of a seq or a time.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+use uuid::Uuid;
+
+use crate::db::schema::revisions;
+use crate::error::AppResult;
+use crate::model::Revision;
+
+/// The newest seq recorded at or before `t` (0 when the log was empty then).
+pub fn seq_at_time(conn: &mut PgConnection, t: DateTime<Utc>) -> AppResult<i64> {
+    let seq: Option<i64> = revisions::table
+        .filter(revisions::recorded_at.le(t))
+        .order((revisions::recorded_at.desc(), revisions::seq.desc()))
+        .select(revisions::seq)
+        .first(conn)
+        .optional()?;
+    Ok(seq.unwrap_or(0))
+}
+
+/// The entity as it stood at `seq`: its newest revision with seq ≤ `seq`.
+pub fn entity_at(conn: &mut PgConnection, entity_id: Uuid, seq: i64) -> AppResult<Option<Revision>> {
+    Ok(revisions::table
+        .filter(revisions::entity_id.eq(entity_id).and(revisions::seq.le(seq)))
+        .order(revisions::seq.desc())
+        .select(Revision::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A claim and everything hanging off it (appearances, evidence, verdicts),
+/// each as it stood at `seq`, in the order they were created.
+pub fn claim_family_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<Vec<Revision>> {
+    let mut family: Vec<Revision> = diesel::sql_query(
+        "SELECT * FROM (
+             SELECT DISTINCT ON (entity_id) * FROM (
+                 SELECT * FROM revisions WHERE entity_id = $1 AND seq <= $3
+                 UNION ALL
+                 SELECT * FROM revisions
+                 WHERE snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = $2 AND seq <= $3
+             ) r
+             ORDER BY entity_id, seq DESC
+         ) newest",
+    )
+    .bind::<SqlUuid, _>(claim_id)
+    .bind::<Text, _>(claim_id.to_string())
+    .bind::<BigInt, _>(seq)
+    .load(conn)?;
+    family.sort_by_key(|r| r.seq);
+    Ok(family)
+}

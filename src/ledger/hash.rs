@@ -1,0 +1,142 @@
+//! Entry and chain hashes (DESIGN §3):
+//! entry_hash = SHA-256(JCS(entry)), chain_hash = SHA-256(prev_chain_hash ‖ entry_hash).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+pub type Hash = [u8; 32];
+
+/// The chain hash before seq 1.
+pub const GENESIS: Hash = [0u8; 32];
+
+/// The hashed object. Field names are the contract an auditor re-computes.
+#[derive(Debug, Serialize)]
+pub struct Entry<'a> {
+    pub entity_kind: &'a str,
+    pub entity_id: Uuid,
+    pub entity_version: i32,
+    pub action: &'a str,
+    pub actor_id: Uuid,
+    pub reason: Option<&'a str>,
+    pub recorded_at: &'a str,
+    pub snapshot: &'a serde_json::Value,
+}
+
+/// The fields of an entry that are known before the log head is locked.
+/// In JCS key order they all sort before `recorded_at` and `snapshot`.
+#[derive(Debug, Serialize)]
+pub struct EntryHead<'a> {
+    pub entity_kind: &'a str,
+    pub entity_id: Uuid,
+    pub entity_version: i32,
+    pub action: &'a str,
+    pub actor_id: Uuid,
+    pub reason: Option<&'a str>,
+}
+
+/// RFC 3339, UTC, always six fractional digits: the one spelling that is hashed.
+pub fn format_timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub fn sha256(bytes: &[u8]) -> Hash {
+    Sha256::digest(bytes).into()
+}
+
+pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    serde_jcs::to_vec(value).expect("JSON values always serialize")
+}
+
+pub fn entry_hash(entry: &Entry<'_>) -> Hash {
+    sha256(&canonical_json(entry))
+}
+
+pub fn chain_hash(prev: &[u8], entry_hash: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(entry_hash);
+    h.finalize().into()
+}
+
+/// JCS(entry) split around the recorded_at text:
+/// `before ‖ "2026-…Z" ‖ after` is byte-for-byte JCS(entry). The database
+/// appends with the time it takes under the head lock, in one statement.
+#[derive(Debug)]
+pub struct SplitEntry {
+    pub before_time: Vec<u8>,
+    pub after_time: Vec<u8>,
+    /// JCS(snapshot), stored as the revision's jsonb.
+    pub snapshot_text: String,
+}
+
+pub fn split_entry(head: &EntryHead<'_>, snapshot: &serde_json::Value) -> SplitEntry {
+    let mut before_time = canonical_json(head);
+    let closing = before_time.pop();
+    debug_assert_eq!(closing, Some(b'}'));
+    before_time.extend_from_slice(br#","recorded_at":""#);
+    let snapshot_text = String::from_utf8(canonical_json(snapshot)).expect("JCS output is UTF-8");
+    let mut after_time = Vec::with_capacity(snapshot_text.len() + 16);
+    after_time.extend_from_slice(br#"","snapshot":"#);
+    after_time.extend_from_slice(snapshot_text.as_bytes());
+    after_time.push(b'}');
+    SplitEntry {
+        before_time,
+        after_time,
+        snapshot_text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn split_entry_equals_jcs_of_the_whole_entry() {
+        let snapshots = [
+            json!({}),
+            json!({"b": 1, "a": [true, null, "x"], "é": "“curly”", "\u{1F600}": -0.0}),
+            json!({"claim_id": "5f0e", "text": "line\nbreak \u{2028} tab\t"}),
+        ];
+        for (i, snapshot) in snapshots.iter().enumerate() {
+            for reason in [None, Some("typo \"fixed\"")] {
+                let id = Uuid::from_u128(i as u128 + 7);
+                let head = EntryHead {
+                    entity_kind: "claim",
+                    entity_id: id,
+                    entity_version: 3,
+                    action: "update",
+                    actor_id: Uuid::from_u128(9),
+                    reason,
+                };
+                let split = split_entry(&head, snapshot);
+                let t = "2026-11-22T01:02:03.000004Z";
+                let mut joined = split.before_time.clone();
+                joined.extend_from_slice(t.as_bytes());
+                joined.extend_from_slice(&split.after_time);
+                let whole = Entry {
+                    entity_kind: "claim",
+                    entity_id: id,
+                    entity_version: 3,
+                    action: "update",
+                    actor_id: Uuid::from_u128(9),
+                    reason,
+                    recorded_at: t,
+                    snapshot,
+                };
+                assert_eq!(
+                    String::from_utf8(joined).unwrap(),
+                    String::from_utf8(canonical_json(&whole)).unwrap()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_always_have_microseconds() {
+        let t = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().with_timezone(&Utc);
+        assert_eq!(format_timestamp(t), "2026-01-02T03:04:05.000000Z");
+    }
+}

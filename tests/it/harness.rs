@@ -1,0 +1,267 @@
+//! Test harness: a real PostgreSQL, one database per test cloned from a
+//! migrated template, and the real HTTP server on a free port.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::thread::JoinHandle;
+
+use actix_web::dev::ServerHandle;
+use claimledger::app::Application;
+use claimledger::config::{Config, Secret};
+use claimledger::db::{self, PgPool, cluster::LocalCluster};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use sha2::{Digest, Sha256};
+
+/// Where test databases are made: an admin URL and the template's name.
+struct Server {
+    admin_url: String,
+    template: String,
+}
+
+/// `url` with its database name replaced.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[after_scheme..].find('/').map(|i| i + after_scheme).unwrap_or(base.len());
+    format!("{}/{}{}", &base[..host_end], database, query)
+}
+
+fn can_connect(url: &str) -> bool {
+    PgConnection::establish(url).is_ok()
+}
+
+/// TEST_DATABASE_URL, else DATABASE_URL, else the machine's server on
+/// 127.0.0.1:5432, else a private cluster under target/ (same code as `serve`).
+fn admin_url() -> String {
+    for var in ["TEST_DATABASE_URL", "DATABASE_URL"] {
+        if let Ok(url) = std::env::var(var) {
+            if !url.trim().is_empty() {
+                return url;
+            }
+        }
+    }
+    let machine = "postgres://postgres@127.0.0.1:5432/postgres";
+    if can_connect(machine) {
+        return machine.to_string();
+    }
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-pg");
+    let cluster = LocalCluster::ensure_started(&root).unwrap_or_else(|e| panic!("no PostgreSQL for tests: {e}"));
+    eprintln!("tests use the private cluster in {} (port {})", root.display(), cluster.port());
+    cluster.url("postgres")
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn database_exists(conn: &mut PgConnection, name: &str) -> bool {
+    diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+        .bind::<Text, _>(name)
+        .get_result::<Count>(conn)
+        .map(|c| c.n > 0)
+        .unwrap()
+}
+
+/// The template is named after a hash of the migrations, so a changed
+/// migration makes a new template and a stale one is never reused.
+fn migrations_fingerprint() -> String {
+    let mut files: Vec<_> = walk(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")));
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(f.to_string_lossy().as_bytes());
+        h.update(std::fs::read(&f).unwrap());
+    }
+    hex::encode(&h.finalize()[..6])
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let admin_url = admin_url();
+        let template = format!("cl_tpl_{}", migrations_fingerprint());
+        let mut conn = PgConnection::establish(&admin_url).expect("connect as admin");
+        // One process builds the template; the others (nextest) wait.
+        diesel::sql_query("SELECT pg_advisory_lock(727274002)").execute(&mut conn).unwrap();
+        if !database_exists(&mut conn, &template) {
+            let building = format!("{template}_building");
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+                .execute(&mut conn)
+                .unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut conn).unwrap();
+            {
+                let mut tpl = PgConnection::establish(&with_database(&admin_url, &building)).unwrap();
+                db::migrate(&mut tpl).expect("migrate the template");
+            }
+            diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {template}"))
+                .execute(&mut conn)
+                .unwrap();
+        }
+        diesel::sql_query("SELECT pg_advisory_unlock(727274002)")
+            .execute(&mut conn)
+            .unwrap();
+        Server { admin_url, template }
+    })
+}
+
+/// A database of one test's own, dropped when the test ends.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        let server = server();
+        let name = format!("cl_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::establish(&server.admin_url).unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {}", server.template))
+            .execute(&mut conn)
+            .unwrap();
+        TestDb {
+            url: with_database(&server.admin_url, &name),
+            name,
+        }
+    }
+
+    /// A direct connection (as the admin/superuser role).
+    pub fn conn(&self) -> PgConnection {
+        PgConnection::establish(&self.url).unwrap()
+    }
+
+    pub fn pool(&self, size: u32) -> PgPool {
+        let settings = test_config(&self.url).db;
+        db::build_pool(
+            &self.url,
+            &claimledger::config::DbSettings {
+                pool_size: size,
+                ..settings
+            },
+        )
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&server().admin_url) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut conn);
+        }
+    }
+}
+
+pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-0123456789";
+
+pub fn test_config(database_url: &str) -> Config {
+    let mut config = Config::from_vars(HashMap::new()).unwrap();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.database_url = Some(database_url.to_string());
+    config.workers = 2;
+    config.jwt.secret = Some(Secret::new(TEST_JWT_SECRET.as_bytes().to_vec()));
+    config.seed_on_empty = false;
+    config
+}
+
+/// The real server, on its own thread and actix system, against its own database.
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDb,
+    pub pool: PgPool,
+    pub client: reqwest::blocking::Client,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {})
+}
+
+pub fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let db = TestDb::new();
+    let mut config = test_config(&db.url);
+    tweak(&mut config);
+    let url = config.database_url.clone().unwrap();
+    let pool = db::build_pool(&url, &config.db);
+    let server_pool = pool.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(config, server_pool)?;
+            tx.send((app.port(), app.handle())).unwrap();
+            app.run_until_stopped().await
+        })
+    });
+    let (port, handle) = rx.recv().expect("server started");
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        db,
+        pool,
+        client: reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        handle,
+        thread: Some(thread),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::blocking::Response {
+        self.client.get(self.url(path)).send().unwrap()
+    }
+
+    pub fn conn(&self) -> PgConnection {
+        self.db.conn()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        actix_web::rt::System::new().block_on(handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Asserts a problem+json response and returns its body.
+pub fn problem(response: reqwest::blocking::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "content-type was {content_type}"
+    );
+    let request_id = response.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_string());
+    let body: serde_json::Value = response.json().unwrap();
+    assert_eq!(body["status"], status);
+    assert!(
+        body["title"].is_string() && body["type"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    assert_eq!(body["request_id"].as_str(), request_id.as_deref(), "problem repeats X-Request-Id");
+    body
+}
