@@ -7,6 +7,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
+use crate::auth::TokenKeys;
 use crate::config::Config;
 use crate::db::PgPool;
 use crate::http::{self, AppState};
@@ -26,9 +27,12 @@ impl Application {
         // Blocking threads near the pool size: load queues for a connection
         // instead of piling up threads that all wait in pool.get().
         let blocking = (config.db.pool_size as usize).div_ceil(workers).max(1) + 1;
+        let secret = crate::auth::bootstrap::signing_secret(&config).map_err(std::io::Error::other)?;
+        let keys = TokenKeys::new(&secret, &config.jwt).map_err(std::io::Error::other)?;
         let state = web::Data::new(AppState {
             pool,
             config: Arc::new(config),
+            keys: Arc::new(keys),
         });
         let server = HttpServer::new(move || {
             App::new()

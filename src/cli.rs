@@ -2,9 +2,16 @@
 
 use clap::{Parser, Subcommand};
 
+use diesel::pg::PgConnection;
+
 use crate::app::Application;
-use crate::config::Config;
+use crate::auth::{TokenKeys, bootstrap, password};
+use crate::config::{Config, Environment};
 use crate::db::{self, cluster::LocalCluster};
+use crate::error::{AppError, AppResult};
+use crate::model::editor::parse_roles;
+use crate::model::{SYSTEM_ACTOR, Username};
+use crate::store::{self, editors::NewEditor};
 
 pub type CliResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -21,6 +28,45 @@ pub enum Command {
     Serve,
     /// Run pending migrations and exit.
     Migrate,
+    /// Manage editor accounts.
+    #[command(subcommand)]
+    Editor(EditorCommand),
+    /// Mint an access token for an account (for scripts); prints only the token.
+    Token {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EditorCommand {
+    /// Create an account. Without --password-stdin a strong password is generated and printed.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// Comma-separated: editor, reviewer, auditor, admin.
+        #[arg(long)]
+        roles: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Deactivate an account: its tokens stop working at once.
+    Deactivate {
+        username: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Set a new password (generated and printed unless --password-stdin).
+    SetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 pub fn run() -> CliResult {
@@ -36,7 +82,88 @@ pub fn run() -> CliResult {
             stop_if_started(cluster);
             Ok(())
         }
+        Command::Editor(command) => with_database(&config, |conn| editor_command(conn, command)),
+        Command::Token { username } => with_database(&config, |conn| {
+            let candidate = store::editors::login_candidate(conn, &username)?
+                .filter(|c| c.active && !c.roles.is_empty())
+                .ok_or_else(|| AppError::NotFound(format!("no active editor '{username}' with a role")))?;
+            let keys = TokenKeys::new(&bootstrap::signing_secret(&config)?, &config.jwt)?;
+            println!("{}", keys.issue(candidate.id, &candidate.roles)?.access_token);
+            Ok(())
+        }),
     }
+}
+
+/// Runs `f` against the migrated database, then stops a cluster started for it.
+fn with_database(config: &Config, f: impl FnOnce(&mut PgConnection) -> AppResult<()>) -> CliResult {
+    let (url, cluster) = database(config)?;
+    let result = db::connect(&url).and_then(|mut conn| {
+        db::migrate(&mut conn)?;
+        f(&mut conn)
+    });
+    stop_if_started(cluster);
+    Ok(result?)
+}
+
+/// The password from stdin, or a generated one that is printed once.
+fn new_password(from_stdin: bool) -> AppResult<(String, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(AppError::internal)?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_string(), false))
+    } else {
+        Ok((password::generate_password(), true))
+    }
+}
+
+fn editor_command(conn: &mut PgConnection, command: EditorCommand) -> AppResult<()> {
+    match command {
+        EditorCommand::Add {
+            username,
+            roles,
+            display_name,
+            password_stdin,
+        } => {
+            let username = Username::parse(&username).map_err(|e| AppError::invalid(vec![e]))?;
+            let roles = parse_roles(&roles).map_err(|e| AppError::invalid(vec![e]))?;
+            let (password, generated) = new_password(password_stdin)?;
+            let hash = password::hash_password(&password)?;
+            let editor = store::editors::create(
+                conn,
+                SYSTEM_ACTOR,
+                NewEditor {
+                    display_name: display_name.unwrap_or_else(|| username.as_str().to_string()),
+                    username,
+                    roles,
+                    password_hash: Some(hash),
+                },
+                None,
+            )?;
+            println!("created {} ({}) with roles {}", editor.username, editor.id, editor.roles.join(","));
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        EditorCommand::List => {
+            println!("{:<24} {:<36} {:<8} roles", "username", "id", "active");
+            for e in store::editors::list(conn)? {
+                println!("{:<24} {:<36} {:<8} {}", e.username, e.id, e.active, e.roles.join(","));
+            }
+        }
+        EditorCommand::Deactivate { username, reason } => {
+            let e = store::editors::deactivate(conn, SYSTEM_ACTOR, &username, reason.as_deref())?;
+            println!("deactivated {}", e.username);
+        }
+        EditorCommand::SetPassword { username, password_stdin } => {
+            let (password, generated) = new_password(password_stdin)?;
+            let e = store::editors::set_password(conn, SYSTEM_ACTOR, &username, password::hash_password(&password)?)?;
+            println!("password set for {}", e.username);
+            if generated {
+                println!("password: {password}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The configured database, or the private cluster under the data directory.
@@ -64,6 +191,9 @@ fn serve(config: Config) -> CliResult {
     let applied = db::migrate(&mut db::connect(&url)?)?;
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
+    }
+    if config.env == Environment::Development {
+        bootstrap::first_admin(&mut db::connect(&url)?, &config.data_dir)?;
     }
     let pool = db::build_pool(&url, &config.db);
     tracing::info!(database = %db::display_url(&url), "database ready");

@@ -4,6 +4,7 @@
 //! `http` → `store` → `ledger` → `db`, with `model` shared by all.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -11,4 +12,5 @@ pub mod error;
 pub mod http;
 pub mod ledger;
 pub mod model;
+pub mod store;
 pub mod telemetry;

@@ -15,6 +15,11 @@ CREATE TABLE editors (
     updated_at    timestamptz NOT NULL DEFAULT now()
 );
 
+-- The system actor: operator commands run from the CLI act as it. It has no
+-- password and no roles, so it can never log in or be granted a token.
+INSERT INTO editors (id, username, display_name, password_hash, roles, active)
+VALUES ('00000000-0000-0000-0000-000000000000', 'system', 'System (operator CLI)', NULL, '{}', true);
+
 -- Failed logins, kept in the database so the lockout survives a restart.
 CREATE TABLE login_failures (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,7 +1,9 @@
 //! HTTP handlers: parse, authorize, call one `store::` function inside one
 //! `web::block`, render. No diesel here beyond handing a connection on.
 
+pub mod auth;
 pub mod health;
+pub mod json;
 pub mod middleware;
 
 use std::sync::Arc;
@@ -9,14 +11,18 @@ use std::sync::Arc;
 use actix_web::web;
 use diesel::pg::PgConnection;
 
+use crate::auth::{Bearer, TokenKeys};
 use crate::config::Config;
 use crate::db::PgPool;
 use crate::error::{AppError, AppResult};
+use crate::model::{Actor, Role};
+use crate::store;
 
 /// Shared by every worker.
 pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<Config>,
+    pub keys: Arc<TokenKeys>,
 }
 
 /// Runs `f` on a blocking thread with one pooled connection, taken inside the
@@ -36,11 +42,53 @@ where
     .await?
 }
 
+/// Which roles may call an endpoint: any one of them suffices.
+#[derive(Clone, Copy, Debug)]
+pub enum Allow {
+    /// Any active account.
+    Staff,
+    AnyOf(&'static [Role]),
+}
+
+impl Allow {
+    fn check(self, actor: &Actor) -> AppResult<()> {
+        match self {
+            Allow::Staff => Ok(()),
+            Allow::AnyOf(roles) if roles.iter().any(|r| actor.has(*r)) => Ok(()),
+            Allow::AnyOf(roles) => {
+                let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                Err(AppError::Forbidden(format!("this action needs the {} role", names.join(" or "))))
+            }
+        }
+    }
+}
+
+/// Like [`with_conn`] for an authenticated request: on the same connection,
+/// first loads the token's account — it must still exist and be active, and
+/// its current roles decide — then runs `f` as that actor.
+pub async fn as_actor<T, F>(state: &web::Data<AppState>, bearer: Bearer, allow: Allow, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut PgConnection, &Actor) -> AppResult<T> + Send + 'static,
+{
+    let editor_id = bearer.0.sub;
+    with_conn(state, move |conn| {
+        let actor = store::editors::active_actor(conn, editor_id)?
+            .ok_or_else(|| AppError::Unauthorized("the token's account does not exist or is deactivated".into()))?;
+        allow.check(&actor)?;
+        f(conn, &actor)
+    })
+    .await
+}
+
 /// Unknown routes: 404 problem+json.
 pub async fn not_found(req: actix_web::HttpRequest) -> AppResult<actix_web::HttpResponse> {
     Err(AppError::NotFound(format!("no route for {} {}", req.method(), req.path())))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(health::healthz).service(health::readyz);
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(auth::issue_token)
+        .service(auth::me);
 }

@@ -9,6 +9,7 @@ use actix_web::dev::ServerHandle;
 use claimledger::app::Application;
 use claimledger::config::{Config, Secret};
 use claimledger::db::{self, PgPool, cluster::LocalCluster};
+use claimledger::model::{Role, Username};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use sha2::{Digest, Sha256};
@@ -143,17 +144,6 @@ impl TestDb {
     pub fn conn(&self) -> PgConnection {
         PgConnection::establish(&self.url).unwrap()
     }
-
-    pub fn pool(&self, size: u32) -> PgPool {
-        let settings = test_config(&self.url).db;
-        db::build_pool(
-            &self.url,
-            &claimledger::config::DbSettings {
-                pool_size: size,
-                ..settings
-            },
-        )
-    }
 }
 
 impl Drop for TestDb {
@@ -176,14 +166,49 @@ pub fn test_config(database_url: &str) -> Config {
     config
 }
 
+/// A running server: stopping it waits for its thread.
+struct RunningServer {
+    handle: ServerHandle,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningServer {
+    fn start(config: Config, pool: PgPool) -> (u16, RunningServer) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(config, pool)?;
+                tx.send((app.port(), app.handle())).unwrap();
+                app.run_until_stopped().await
+            })
+        });
+        let (port, handle) = rx.recv().expect("server started");
+        (
+            port,
+            RunningServer {
+                handle,
+                thread: Some(thread),
+            },
+        )
+    }
+
+    fn stop(&mut self) {
+        let handle = self.handle.clone();
+        actix_web::rt::System::new().block_on(handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// The real server, on its own thread and actix system, against its own database.
 pub struct TestApp {
     pub address: String,
     pub db: TestDb,
     pub pool: PgPool,
     pub client: reqwest::blocking::Client,
-    handle: ServerHandle,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
+    pub config: Config,
+    server: RunningServer,
 }
 
 pub fn spawn_app() -> TestApp {
@@ -196,16 +221,7 @@ pub fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     tweak(&mut config);
     let url = config.database_url.clone().unwrap();
     let pool = db::build_pool(&url, &config.db);
-    let server_pool = pool.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(config, server_pool)?;
-            tx.send((app.port(), app.handle())).unwrap();
-            app.run_until_stopped().await
-        })
-    });
-    let (port, handle) = rx.recv().expect("server started");
+    let (port, server) = RunningServer::start(config.clone(), pool.clone());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         db,
@@ -214,8 +230,8 @@ pub fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
-        handle,
-        thread: Some(thread),
+        config,
+        server,
     }
 }
 
@@ -231,15 +247,56 @@ impl TestApp {
     pub fn conn(&self) -> PgConnection {
         self.db.conn()
     }
+
+    /// Stops the server and starts a new one on the same database.
+    pub fn restart(&mut self) {
+        self.server.stop();
+        let pool = db::build_pool(self.config.database_url.as_deref().unwrap(), &self.config.db);
+        let (port, server) = RunningServer::start(self.config.clone(), pool.clone());
+        self.server = server;
+        self.pool = pool;
+        self.address = format!("http://127.0.0.1:{port}");
+    }
+
+    /// Creates an account (through the store, as the CLI does) and returns
+    /// its id and password.
+    pub fn editor(&self, username: &str, roles: &[Role]) -> (uuid::Uuid, String) {
+        let password = format!("pw-{username}-0123456789");
+        let editor = claimledger::store::editors::create(
+            &mut self.conn(),
+            claimledger::model::SYSTEM_ACTOR,
+            claimledger::store::editors::NewEditor {
+                username: Username::parse(username).unwrap(),
+                display_name: username.to_string(),
+                roles: roles.to_vec(),
+                password_hash: Some(claimledger::auth::password::hash_password(&password).unwrap()),
+            },
+            None,
+        )
+        .unwrap();
+        (editor.id, password)
+    }
+
+    pub fn login(&self, username: &str, password: &str) -> reqwest::blocking::Response {
+        self.client
+            .post(self.url("/v1/auth/token"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .unwrap()
+    }
+
+    /// A new account with `roles`, logged in: its bearer token.
+    pub fn token(&self, username: &str, roles: &[Role]) -> String {
+        let (_, password) = self.editor(username, roles);
+        let r = self.login(username, &password);
+        assert_eq!(r.status(), 200);
+        r.json::<serde_json::Value>().unwrap()["access_token"].as_str().unwrap().to_string()
+    }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let handle = self.handle.clone();
-        actix_web::rt::System::new().block_on(handle.stop(false));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.server.stop();
     }
 }
 

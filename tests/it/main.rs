@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod auth;
 mod cluster;
 mod health;
 mod ledger;
