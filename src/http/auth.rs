@@ -48,7 +48,7 @@ fn bad_credentials() -> AppError {
 )]
 #[post("/v1/auth/token")]
 pub async fn issue_token(state: web::Data<AppState>, body: JsonBody<LoginIn>) -> AppResult<HttpResponse> {
-    let LoginIn { username, password } = body.0;
+    let LoginIn { username, password } = body.value;
     let name = username.clone();
     let (locked_for, candidate) = with_conn(&state, move |conn| {
         let locked_for = editors::lockout(conn, &name, Utc::now())?;

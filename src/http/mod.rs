@@ -1,10 +1,16 @@
 //! HTTP handlers: parse, authorize, call one `store::` function inside one
 //! `web::block`, render. No diesel here beyond handing a connection on.
 
+pub mod appearances;
+pub mod articles;
 pub mod auth;
+pub mod claims;
+pub mod evidence;
 pub mod health;
 pub mod json;
 pub mod middleware;
+pub mod verdicts;
+pub mod write;
 
 use std::sync::Arc;
 
@@ -87,8 +93,32 @@ pub async fn not_found(req: actix_web::HttpRequest) -> AppResult<actix_web::Http
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(health::healthz)
+    cfg.app_data(web::PathConfig::default().error_handler(|e, _| AppError::BadRequest(format!("invalid path parameter: {e}")).into()))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| AppError::field("query", clean_query_error(&e.to_string())).into()))
+        .service(health::healthz)
         .service(health::readyz)
         .service(auth::issue_token)
-        .service(auth::me);
+        .service(auth::me)
+        .service(articles::create)
+        .service(articles::list)
+        .service(articles::read)
+        .service(claims::create)
+        .service(claims::list)
+        .service(claims::read)
+        .service(claims::update)
+        .service(appearances::create)
+        .service(evidence::create)
+        .service(evidence::read)
+        .service(evidence::update)
+        .service(verdicts::create)
+        .service(verdicts::read)
+        .service(verdicts::update)
+        .service(verdicts::submit)
+        .service(verdicts::publish)
+        .service(verdicts::reject)
+        .service(verdicts::withdraw);
+}
+
+fn clean_query_error(message: &str) -> String {
+    message.trim_start_matches("Query deserialize error: ").to_string()
 }

@@ -1,8 +1,20 @@
 //! Domain types shared by every layer. No I/O here: types parse, they don't
 //! validate later.
 
+pub mod appearance;
+pub mod article;
+pub mod claim;
 pub mod editor;
+pub mod evidence;
+pub mod fields;
+pub mod quote;
 pub mod revision;
+pub mod verdict;
 
+pub use appearance::Appearance;
+pub use article::Article;
+pub use claim::Claim;
 pub use editor::{Actor, Editor, Role, SYSTEM_ACTOR, Username};
+pub use evidence::Evidence;
 pub use revision::{Action, EntityKind, Revision, RevisionRecord};
+pub use verdict::{Rating, Verdict, VerdictStatus};

@@ -322,3 +322,114 @@ pub fn problem(response: reqwest::blocking::Response, status: u16) -> serde_json
     assert_eq!(body["request_id"].as_str(), request_id.as_deref(), "problem repeats X-Request-Id");
     body
 }
+
+/// Authenticated calls, for brevity in tests.
+impl TestApp {
+    pub fn post_as(&self, token: &str, path: &str, body: &serde_json::Value) -> reqwest::blocking::Response {
+        self.client.post(self.url(path)).bearer_auth(token).json(body).send().unwrap()
+    }
+
+    pub fn get_as(&self, token: &str, path: &str) -> reqwest::blocking::Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().unwrap()
+    }
+
+    pub fn patch_as(&self, token: &str, path: &str, if_match: Option<&str>, body: &serde_json::Value) -> reqwest::blocking::Response {
+        let mut req = self
+            .client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/merge-patch+json")
+            .body(body.to_string());
+        if let Some(tag) = if_match {
+            req = req.header("if-match", tag);
+        }
+        req.send().unwrap()
+    }
+
+    /// POSTs and expects `status`; returns the JSON body.
+    pub fn created(&self, token: &str, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        let r = self.post_as(token, path, body);
+        let status = r.status();
+        let text = r.text().unwrap();
+        assert!(status.is_success(), "POST {path} → {status}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result::<N>(&mut self.conn())
+            .unwrap()
+            .n
+    }
+
+    /// (action, entity_kind, entity_version, actor_id, reason) of every revision, in seq order.
+    pub fn log(&self) -> Vec<(String, String, i32, uuid::Uuid, Option<String>)> {
+        use claimledger::db::schema::revisions::dsl::*;
+        revisions
+            .order(seq.asc())
+            .select((action, entity_kind, entity_version, actor_id, reason))
+            .load(&mut self.conn())
+            .unwrap()
+    }
+}
+
+/// A small article with a quote that occurs twice and one after curly quotes.
+pub const ARTICLE_BODY: &str = "Putin said Russia has a “sufficient” stockpile of cluster munitions. \
+Russia has not used them, he said. Human Rights Watch says Russia has used cluster munitions. \
+Russia has not used them, he said again.";
+
+/// An editor and a reviewer, an article, a claim, and one piece of evidence.
+pub struct Fixture {
+    pub editor: String,
+    pub editor_id: uuid::Uuid,
+    pub reviewer: String,
+    pub reviewer_id: uuid::Uuid,
+    pub article_id: String,
+    pub claim_id: String,
+    pub evidence_id: String,
+}
+
+impl TestApp {
+    pub fn fixture(&self) -> Fixture {
+        let (editor_id, pw) = self.editor("ed", &[Role::Editor]);
+        let editor = self.login("ed", &pw).json::<serde_json::Value>().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (reviewer_id, pw) = self.editor("rev", &[Role::Reviewer, Role::Editor]);
+        let reviewer = self.login("rev", &pw).json::<serde_json::Value>().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let article = self.created(
+            &editor,
+            "/v1/articles",
+            &serde_json::json!({"title": "Putin on cluster munitions", "language": "en", "published_on": "2023-07-17", "body": ARTICLE_BODY}),
+        );
+        let claim = self.created(
+            &editor,
+            "/v1/claims",
+            &serde_json::json!({"statement": "Russia has not used cluster munitions.", "claimant": "Vladimir Putin", "language": "en", "claimed_on": "2023-07-16", "tags": ["russia"]}),
+        );
+        let claim_id = claim["id"].as_str().unwrap().to_string();
+        let evidence = self.created(
+            &editor,
+            &format!("/v1/claims/{claim_id}/evidence"),
+            &serde_json::json!({"stance": "refutes", "summary": "HRW documents Russian use.", "article_id": article["id"], "exact": "Human Rights Watch says Russia has used cluster munitions."}),
+        );
+        Fixture {
+            editor,
+            editor_id,
+            reviewer,
+            reviewer_id,
+            article_id: article["id"].as_str().unwrap().to_string(),
+            claim_id,
+            evidence_id: evidence["id"].as_str().unwrap().to_string(),
+        }
+    }
+}

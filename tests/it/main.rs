@@ -4,5 +4,6 @@ mod harness;
 
 mod auth;
 mod cluster;
+mod editor_api;
 mod health;
 mod ledger;

@@ -1,0 +1,68 @@
+//! /v1/articles: editors add articles; anyone may read them.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use uuid::Uuid;
+
+use super::json::JsonBody;
+use super::write::{PageParams, Paged, etag, paged, post, response};
+use super::{Allow, AppState, with_conn};
+use crate::auth::Bearer;
+use crate::error::{AppResult, Problem};
+use crate::model::Role;
+use crate::model::article::{ArticleInput, ArticleOut, NewArticle};
+use crate::store;
+
+/// Add an article. Its body is stored exactly as sent and never changes.
+#[utoipa::path(
+    request_body = ArticleInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key return the first response")),
+    responses(
+        (status = 201, body = ArticleOut, headers(("Location" = String), ("ETag" = String))),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "slug taken"), (status = 422, body = Problem),
+    ),
+    security(("bearer" = [])),
+    tag = "articles"
+)]
+#[post("/v1/articles")]
+pub async fn create(state: web::Data<AppState>, req: HttpRequest, bearer: Bearer, body: JsonBody<ArticleInput>) -> AppResult<HttpResponse> {
+    let (new, reason) = NewArticle::parse(&body.value)?;
+    post(
+        &state,
+        &req,
+        bearer,
+        Allow::AnyOf(&[Role::Editor]),
+        body.digest,
+        move |conn, actor| {
+            let a = store::articles::create(conn, actor, new, reason.as_deref())?;
+            let location = format!("/v1/articles/{}", a.id);
+            response(StatusCode::CREATED, &ArticleOut::new(a, true), Some(location))
+        },
+    )
+    .await
+}
+
+/// Articles, newest first (without their bodies).
+#[utoipa::path(params(PageParams), responses((status = 200, body = Paged<ArticleOut>), (status = 422, body = Problem)), tag = "articles")]
+#[get("/v1/articles")]
+pub async fn list(state: web::Data<AppState>, params: web::Query<PageParams>) -> AppResult<HttpResponse> {
+    let page = params.page()?;
+    let rows = with_conn(&state, move |conn| store::articles::list(conn, page)).await?;
+    Ok(HttpResponse::Ok().json(paged(rows, page.limit, |a| a.id, |a| ArticleOut::new(a, false))))
+}
+
+/// One article, with its body.
+#[utoipa::path(
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ArticleOut, headers(("ETag" = String))), (status = 400, body = Problem), (status = 404, body = Problem)),
+    tag = "articles"
+)]
+#[get("/v1/articles/{id}")]
+pub async fn read(state: web::Data<AppState>, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let a = with_conn(&state, move |conn| store::articles::get(conn, id)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("etag", etag(a.version)))
+        .json(ArticleOut::new(a, true)))
+}
