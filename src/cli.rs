@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+use std::path::PathBuf;
+
 use diesel::pg::PgConnection;
 
 use crate::app::Application;
@@ -11,6 +13,7 @@ use crate::db::{self, cluster::LocalCluster};
 use crate::error::{AppError, AppResult};
 use crate::model::editor::parse_roles;
 use crate::model::{SYSTEM_ACTOR, Username};
+use crate::seed;
 use crate::store::{self, editors::NewEditor};
 
 pub type CliResult = Result<(), Box<dyn std::error::Error>>;
@@ -24,8 +27,20 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run pending migrations, then serve the API (the default).
-    Serve,
+    /// Run pending migrations, seed an empty database, then serve the API (the default).
+    Serve {
+        /// Do not seed an empty database (also CLAIMLEDGER_SEED_ON_EMPTY=false).
+        #[arg(long)]
+        no_seed: bool,
+        /// Where the seed fixture is.
+        #[arg(long, default_value = "seed_articles")]
+        seed_dir: PathBuf,
+    },
+    /// Check the seed fixture, then write it in one transaction (once).
+    Seed {
+        #[arg(long, default_value = "seed_articles")]
+        dir: PathBuf,
+    },
     /// Run pending migrations and exit.
     Migrate,
     /// Manage editor accounts.
@@ -73,8 +88,19 @@ pub fn run() -> CliResult {
     let cli = Cli::parse();
     let config = Config::from_env()?;
     crate::telemetry::init(config.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config),
+    let default = Command::Serve {
+        no_seed: false,
+        seed_dir: seed::default_dir(),
+    };
+    match cli.command.unwrap_or(default) {
+        Command::Serve { no_seed, seed_dir } => serve(config, (!no_seed).then_some(seed_dir)),
+        Command::Seed { dir } => {
+            let fixture = seed::load(&dir)?;
+            with_database(&config, |conn| {
+                println!("{}", seed::seed(conn, &fixture)?);
+                Ok(())
+            })
+        }
         Command::Migrate => {
             let (url, cluster) = database(&config)?;
             let applied = db::migrate(&mut db::connect(&url)?)?;
@@ -166,6 +192,20 @@ fn editor_command(conn: &mut PgConnection, command: EditorCommand) -> AppResult<
     Ok(())
 }
 
+/// Seeds an empty database; a missing fixture is only a warning, a broken one an error.
+fn seed_if_empty(conn: &mut PgConnection, dir: &std::path::Path) -> CliResult {
+    if !seed::database_is_empty(conn)? {
+        return Ok(());
+    }
+    if !dir.join("claims.json").exists() {
+        tracing::warn!(dir = %dir.display(), "the database is empty and there is no seed fixture here; not seeding");
+        return Ok(());
+    }
+    let outcome = seed::seed(conn, &seed::load(dir)?)?;
+    tracing::info!("{outcome}");
+    Ok(())
+}
+
 /// The configured database, or the private cluster under the data directory.
 pub fn database(config: &Config) -> Result<(String, Option<LocalCluster>), Box<dyn std::error::Error>> {
     match &config.database_url {
@@ -186,12 +226,17 @@ fn stop_if_started(cluster: Option<LocalCluster>) {
     }
 }
 
-fn serve(config: Config) -> CliResult {
+fn serve(config: Config, seed_dir: Option<PathBuf>) -> CliResult {
     let (url, cluster) = database(&config)?;
-    let applied = db::migrate(&mut db::connect(&url)?)?;
+    let mut conn = db::connect(&url)?;
+    let applied = db::migrate(&mut conn)?;
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
+    if let Some(dir) = seed_dir.filter(|_| config.seed_on_empty) {
+        seed_if_empty(&mut conn, &dir)?;
+    }
+    drop(conn);
     if config.env == Environment::Development {
         bootstrap::first_admin(&mut db::connect(&url)?, &config.data_dir)?;
     }

@@ -12,5 +12,6 @@ pub mod error;
 pub mod http;
 pub mod ledger;
 pub mod model;
+pub mod seed;
 pub mod store;
 pub mod telemetry;

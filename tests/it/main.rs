@@ -7,3 +7,4 @@ mod cluster;
 mod editor_api;
 mod health;
 mod ledger;
+mod seed;

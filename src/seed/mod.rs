@@ -1,0 +1,444 @@
+//! Seeding from `seed_articles/`: five article texts, their metadata, and the
+//! curated claims with their appearances, evidence and verdicts. The whole
+//! fixture is checked before anything is written; then it is written in one
+//! transaction through the same store functions as the API, by two system
+//! accounts (seed-editor authors, seed-reviewer publishes).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use diesel::pg::PgConnection;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::ledger::hash::sha256;
+use crate::model::article::{ArticleInput, NewArticle};
+use crate::model::claim::{ClaimInput, NewClaim};
+use crate::model::evidence::{EvidenceInput, NewEvidence};
+use crate::model::quote::{QuoteQuery, anchor};
+use crate::model::verdict::{NewVerdict, VerdictInput};
+use crate::model::{Actor, Role, SYSTEM_ACTOR, Username};
+use crate::store;
+
+pub const SEED_EDITOR: &str = "seed-editor";
+pub const SEED_REVIEWER: &str = "seed-reviewer";
+
+/// What is wrong with the fixture: the file, the entry, and why.
+#[derive(Debug)]
+pub struct FixtureError {
+    pub file: String,
+    pub entry: String,
+    pub reason: String,
+}
+
+impl fmt::Display for FixtureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.entry, self.reason)
+    }
+}
+
+impl std::error::Error for FixtureError {}
+
+fn fixture_error(file: &str, entry: impl Into<String>, reason: impl Into<String>) -> FixtureError {
+    FixtureError {
+        file: file.into(),
+        entry: entry.into(),
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArticlesFile {
+    articles: Vec<ArticleMeta>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArticleMeta {
+    file: String,
+    slug: String,
+    title: String,
+    #[allow(dead_code)]
+    title_source: Option<String>,
+    publisher: Option<String>,
+    url: Option<String>,
+    published_on: Option<String>,
+    language: String,
+    #[allow(dead_code)]
+    notes: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimsFile {
+    claims: Vec<ClaimEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimEntry {
+    key: String,
+    statement: String,
+    claimant: String,
+    claimed_on: Option<String>,
+    language: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    appearances: Vec<QuoteEntry>,
+    #[serde(default)]
+    evidence: Vec<EvidenceEntry>,
+    verdict: Option<VerdictEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuoteEntry {
+    article: String,
+    exact: String,
+    prefix: Option<String>,
+    suffix: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceEntry {
+    key: String,
+    stance: String,
+    summary: String,
+    article: String,
+    exact: String,
+    prefix: Option<String>,
+    suffix: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerdictEntry {
+    rating: String,
+    headline: String,
+    summary: String,
+    evidence: Vec<String>,
+}
+
+/// A checked article: parsed metadata and its body.
+#[derive(Debug)]
+pub struct SeedArticle {
+    pub file: String,
+    pub article: NewArticle,
+}
+
+#[derive(Debug)]
+pub struct SeedClaim {
+    pub key: String,
+    pub claim: NewClaim,
+    /// (article file, quote)
+    pub appearances: Vec<(String, QuoteQuery)>,
+    /// (evidence key, article file, evidence)
+    pub evidence: Vec<(String, String, NewEvidence)>,
+    pub verdict: Option<(NewVerdict, Vec<String>)>,
+}
+
+/// The whole fixture, checked: every field parses, every quote is found
+/// exactly once, every reference resolves.
+#[derive(Debug)]
+pub struct Fixture {
+    pub articles: Vec<SeedArticle>,
+    pub claims: Vec<SeedClaim>,
+}
+
+fn read(dir: &Path, file: &str) -> Result<String, FixtureError> {
+    std::fs::read_to_string(dir.join(file))
+        .map_err(|e| fixture_error(file, "file", format!("cannot read {}: {e}", dir.join(file).display())))
+}
+
+fn invalid(file: &str, entry: &str, e: AppError) -> FixtureError {
+    let reason = match e {
+        AppError::Invalid { errors, .. } => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    };
+    fixture_error(file, entry, reason)
+}
+
+/// Reads and checks the fixture in `dir` without touching the database.
+pub fn load(dir: &Path) -> Result<Fixture, FixtureError> {
+    // The texts must be the ones the checksums name.
+    if let Ok(sums) = std::fs::read_to_string(dir.join("SHA256SUMS")) {
+        for line in sums.lines().filter(|l| !l.trim().is_empty()) {
+            let (hash, name) = line
+                .split_once(char::is_whitespace)
+                .ok_or_else(|| fixture_error("SHA256SUMS", line, "expected '<sha256>  <file>'"))?;
+            let name = name.trim().trim_start_matches('*');
+            let bytes = std::fs::read(dir.join(name)).map_err(|e| fixture_error("SHA256SUMS", name, format!("cannot read: {e}")))?;
+            if hex::encode(sha256(&bytes)) != hash {
+                return Err(fixture_error("SHA256SUMS", name, "checksum does not match the file"));
+            }
+        }
+    }
+
+    let meta: ArticlesFile =
+        serde_json::from_str(&read(dir, "articles.json")?).map_err(|e| fixture_error("articles.json", "file", e.to_string()))?;
+    let mut articles = vec![];
+    let mut bodies: HashMap<String, String> = HashMap::new();
+    for m in meta.articles {
+        let body = read(dir, &m.file)?;
+        let input = ArticleInput {
+            slug: Some(m.slug.clone()),
+            title: m.title,
+            publisher: m.publisher,
+            url: m.url,
+            published_on: m.published_on,
+            language: m.language,
+            body: body.clone(),
+            reason: None,
+        };
+        let (article, _) = NewArticle::parse(&input).map_err(|e| invalid("articles.json", &m.file, e))?;
+        if bodies.insert(m.file.clone(), body).is_some() {
+            return Err(fixture_error("articles.json", &m.file, "listed twice"));
+        }
+        articles.push(SeedArticle { file: m.file, article });
+    }
+
+    let file = "claims.json";
+    let parsed: ClaimsFile = serde_json::from_str(&read(dir, file)?).map_err(|e| fixture_error(file, "file", e.to_string()))?;
+    let mut claim_keys = HashSet::new();
+    let mut evidence_keys = HashSet::new();
+    let mut claims = vec![];
+    for c in parsed.claims {
+        let entry = format!("claim '{}'", c.key);
+        if !claim_keys.insert(c.key.clone()) {
+            return Err(fixture_error(file, &entry, "duplicate key"));
+        }
+        let input = ClaimInput {
+            statement: c.statement,
+            claimant: c.claimant,
+            claimed_on: c.claimed_on,
+            language: c.language,
+            tags: Some(c.tags),
+            reason: None,
+        };
+        let (claim, _) = NewClaim::parse(&input).map_err(|e| invalid(file, &entry, e))?;
+        if c.appearances.is_empty() {
+            return Err(fixture_error(file, &entry, "a claim needs at least one appearance"));
+        }
+        let mut appearances = vec![];
+        for (i, a) in c.appearances.into_iter().enumerate() {
+            let entry = format!("{entry} appearance {} ({})", i + 1, a.article);
+            let body = bodies
+                .get(&a.article)
+                .ok_or_else(|| fixture_error(file, &entry, format!("unknown article '{}'", a.article)))?;
+            let quote = QuoteQuery {
+                exact: a.exact,
+                prefix: a.prefix,
+                suffix: a.suffix,
+                start: None,
+                end: None,
+            };
+            anchor(body, &quote).map_err(|e| fixture_error(file, &entry, e.message))?;
+            appearances.push((a.article, quote));
+        }
+        let mut evidence = vec![];
+        for e in c.evidence {
+            let entry = format!("{entry} evidence '{}'", e.key);
+            if !evidence_keys.insert(e.key.clone()) {
+                return Err(fixture_error(file, &entry, "duplicate evidence key"));
+            }
+            let body = bodies
+                .get(&e.article)
+                .ok_or_else(|| fixture_error(file, &entry, format!("unknown article '{}'", e.article)))?;
+            let input = EvidenceInput {
+                stance: e.stance,
+                summary: e.summary,
+                article_id: Some(Uuid::nil()),
+                exact: Some(e.exact),
+                prefix: e.prefix,
+                suffix: e.suffix,
+                url: None,
+                title: None,
+                reason: None,
+            };
+            let (parsed, _) = NewEvidence::parse(&input).map_err(|err| invalid(file, &entry, err))?;
+            if let crate::model::evidence::EvidenceSource::Passage { quote, .. } = &parsed.source {
+                anchor(body, quote).map_err(|err| fixture_error(file, &entry, err.message))?;
+            }
+            evidence.push((e.key, e.article, parsed));
+        }
+        let verdict = match c.verdict {
+            None => None,
+            Some(v) => {
+                let entry = format!("{entry} verdict");
+                for key in &v.evidence {
+                    if !evidence.iter().any(|(k, _, _)| k == key) {
+                        return Err(fixture_error(
+                            file,
+                            &entry,
+                            format!("cites '{key}', which is not evidence of this claim"),
+                        ));
+                    }
+                }
+                if v.evidence.is_empty() {
+                    return Err(fixture_error(file, &entry, "a published verdict must cite evidence"));
+                }
+                let input = VerdictInput {
+                    rating: v.rating,
+                    headline: v.headline,
+                    summary: v.summary,
+                    evidence_ids: vec![],
+                    reason: None,
+                };
+                let (parsed, _) = NewVerdict::parse(&input).map_err(|e| invalid(file, &entry, e))?;
+                Some((parsed, v.evidence))
+            }
+        };
+        claims.push(SeedClaim {
+            key: c.key,
+            claim,
+            appearances,
+            evidence,
+            verdict,
+        });
+    }
+    Ok(Fixture { articles, claims })
+}
+
+/// What a seed run did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Seeded {
+        articles: usize,
+        claims: usize,
+        appearances: usize,
+        evidence: usize,
+        verdicts: usize,
+    },
+    AlreadySeeded,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Seeded {
+                articles,
+                claims,
+                appearances,
+                evidence,
+                verdicts,
+            } => write!(
+                f,
+                "seeded {articles} articles, {claims} claims, {appearances} appearances, {evidence} evidence, {verdicts} published verdicts"
+            ),
+            Outcome::AlreadySeeded => write!(f, "the seed articles are already in the database; nothing written"),
+        }
+    }
+}
+
+/// The system account `username`, created (unable to log in) if missing.
+fn system_account(conn: &mut PgConnection, username: &str, role: Role) -> AppResult<Actor> {
+    let editor = match store::editors::find_by_username(conn, username) {
+        Ok(e) => e,
+        Err(AppError::NotFound(_)) => store::editors::create(
+            conn,
+            SYSTEM_ACTOR,
+            store::editors::NewEditor {
+                username: Username::parse(username).map_err(|e| AppError::internal(e.message))?,
+                display_name: format!("Seed ({})", role.as_str()),
+                roles: vec![role],
+                password_hash: None,
+            },
+            Some("seed: system account"),
+        )?,
+        Err(e) => return Err(e),
+    };
+    Ok(Actor {
+        id: editor.id,
+        username: editor.username,
+        roles: vec![role],
+    })
+}
+
+/// Writes the fixture in one transaction, unless its articles are there already.
+pub fn seed(conn: &mut PgConnection, fixture: &Fixture) -> AppResult<Outcome> {
+    store::transaction(conn, |conn| {
+        let mut present = 0;
+        for a in &fixture.articles {
+            if store::articles::find_by_slug(conn, a.article.slug.as_deref().unwrap_or(""))?.is_some() {
+                present += 1;
+            }
+        }
+        if present == fixture.articles.len() {
+            return Ok(Outcome::AlreadySeeded);
+        }
+        if present > 0 {
+            return Err(AppError::Conflict(format!(
+                "{present} of the {} seed articles exist already (by slug); refusing to seed a partial corpus",
+                fixture.articles.len()
+            )));
+        }
+        let editor = system_account(conn, SEED_EDITOR, Role::Editor)?;
+        let reviewer = system_account(conn, SEED_REVIEWER, Role::Reviewer)?;
+
+        let mut article_ids: HashMap<&str, Uuid> = HashMap::new();
+        for a in &fixture.articles {
+            let why = format!("seed: seed_articles/{}", a.file);
+            let stored = store::articles::create(conn, &editor, a.article.clone(), Some(&why))?;
+            article_ids.insert(a.file.as_str(), stored.id);
+        }
+        let (mut appearances, mut evidence, mut verdicts) = (0, 0, 0);
+        for c in &fixture.claims {
+            let why = format!("seed: claim '{}'", c.key);
+            let claim = store::claims::create(conn, &editor, c.claim.clone(), Some(&why))?;
+            for (file, quote) in &c.appearances {
+                let new = crate::model::appearance::NewAppearance {
+                    article_id: article_ids[file.as_str()],
+                    quote: quote.clone(),
+                };
+                store::appearances::add(conn, &editor, claim.id, &new, Some(&why))?;
+                appearances += 1;
+            }
+            let mut evidence_ids: HashMap<&str, Uuid> = HashMap::new();
+            for (key, file, e) in &c.evidence {
+                let mut e = e.clone();
+                if let crate::model::evidence::EvidenceSource::Passage { article_id, .. } = &mut e.source {
+                    *article_id = article_ids[file.as_str()];
+                }
+                let stored = store::evidence::add(conn, &editor, claim.id, &e, Some(&why))?;
+                evidence_ids.insert(key.as_str(), stored.id);
+                evidence += 1;
+            }
+            if let Some((v, keys)) = &c.verdict {
+                let mut v = v.clone();
+                v.evidence_ids = keys.iter().map(|k| evidence_ids[k.as_str()]).collect();
+                let draft = store::verdicts::create_draft(conn, &editor, claim.id, &v, Some(&why))?;
+                store::verdicts::submit(conn, &editor, draft.id, None, Some(&why))?;
+                store::verdicts::publish(conn, &reviewer, draft.id, None, Some(&why))?;
+                verdicts += 1;
+            }
+        }
+        Ok(Outcome::Seeded {
+            articles: fixture.articles.len(),
+            claims: fixture.claims.len(),
+            appearances,
+            evidence,
+            verdicts,
+        })
+    })
+}
+
+/// Whether the database has no articles and no claims.
+pub fn database_is_empty(conn: &mut PgConnection) -> AppResult<bool> {
+    use diesel::prelude::*;
+    let articles: i64 = crate::db::schema::articles::table.count().get_result(conn)?;
+    let claims: i64 = crate::db::schema::claims::table.count().get_result(conn)?;
+    Ok(articles == 0 && claims == 0)
+}
+
+/// The default fixture directory.
+pub fn default_dir() -> PathBuf {
+    PathBuf::from("seed_articles")
+}

@@ -1,0 +1,196 @@
+//! The seed corpus: the fixture checks out, lands in one transaction through
+//! the store, anchors every quote in code points, and seeds only once.
+
+use std::path::{Path, PathBuf};
+
+use claimledger::ledger;
+use claimledger::seed::{self, Outcome};
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::harness::{TestDb, spawn_app};
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("seed_articles")
+}
+
+/// A copy of the fixture with claims.json changed by `edit`.
+fn broken_copy(edit: impl FnOnce(&mut Value)) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cl-seed-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(fixture_dir()).unwrap().flatten() {
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    let mut claims: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("claims.json")).unwrap()).unwrap();
+    edit(&mut claims);
+    std::fs::write(dir.join("claims.json"), serde_json::to_string_pretty(&claims).unwrap()).unwrap();
+    dir
+}
+
+fn seeded() -> (TestDb, PgConnection) {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let fixture = seed::load(&fixture_dir()).expect("the fixture checks out");
+    assert!(matches!(seed::seed(&mut conn, &fixture).unwrap(), Outcome::Seeded { .. }));
+    (db, conn)
+}
+
+#[test]
+fn the_fixture_meets_the_corpus_requirements() {
+    let fixture = seed::load(&fixture_dir()).unwrap();
+    assert_eq!(fixture.articles.len(), 5);
+    assert!(fixture.claims.len() >= 12);
+    let appearances: usize = fixture.claims.iter().map(|c| c.appearances.len()).sum();
+    assert!(appearances >= 30);
+    for a in &fixture.articles {
+        let n = fixture
+            .claims
+            .iter()
+            .flat_map(|c| &c.appearances)
+            .filter(|(f, _)| *f == a.file)
+            .count();
+        assert!(n >= 3, "{} has {n} appearances", a.file);
+    }
+    let verdicts = fixture
+        .claims
+        .iter()
+        .filter(|c| c.verdict.as_ref().is_some_and(|(_, keys)| !keys.is_empty()))
+        .count();
+    assert!(verdicts >= 6);
+    let widespread = fixture
+        .claims
+        .iter()
+        .filter(|c| c.appearances.iter().map(|(f, _)| f).collect::<std::collections::HashSet<_>>().len() >= 3)
+        .count();
+    assert!(widespread >= 3);
+}
+
+#[test]
+fn every_seeded_appearance_is_its_quote_in_code_points() {
+    let (_db, mut conn) = seeded();
+    let rows: Vec<(String, String, i32, i32)> = claimledger::db::schema::appearances::table
+        .inner_join(claimledger::db::schema::articles::table)
+        .select((
+            claimledger::db::schema::articles::body,
+            claimledger::db::schema::appearances::exact,
+            claimledger::db::schema::appearances::start_pos,
+            claimledger::db::schema::appearances::end_pos,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert!(rows.len() >= 30);
+    let mut byte_offsets_differ = 0;
+    for (body, exact, start, end) in &rows {
+        let slice: String = body.chars().skip(*start as usize).take((end - start) as usize).collect();
+        assert_eq!(&slice, exact);
+        if body.find(exact.as_str()) != Some(*start as usize) {
+            byte_offsets_differ += 1;
+        }
+    }
+    assert!(
+        byte_offsets_differ > 0,
+        "some quote sits after curly quotes, where bytes ≠ code points"
+    );
+}
+
+#[test]
+fn after_seeding_the_log_verifies_and_published_verdicts_cite_their_own_claims_evidence() {
+    let (_db, mut conn) = seeded();
+    let report = ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap();
+    assert!(report.ok, "{report:?}");
+    use claimledger::db::schema::{evidence, verdicts};
+    let published: Vec<(uuid::Uuid, Vec<uuid::Uuid>)> = verdicts::table
+        .filter(verdicts::status.eq("published"))
+        .select((verdicts::claim_id, verdicts::evidence_ids))
+        .load(&mut conn)
+        .unwrap();
+    assert!(published.len() >= 6);
+    for (claim_id, ids) in published {
+        assert!(!ids.is_empty());
+        for id in ids {
+            let (owner, status): (uuid::Uuid, String) = evidence::table
+                .find(id)
+                .select((evidence::claim_id, evidence::status))
+                .first(&mut conn)
+                .unwrap();
+            assert_eq!((owner, status.as_str()), (claim_id, "active"));
+        }
+    }
+    // Two people: the seed editor wrote, the seed reviewer published.
+    let authors: Vec<(uuid::Uuid, Option<uuid::Uuid>)> = verdicts::table
+        .select((verdicts::author_id, verdicts::reviewer_id))
+        .load(&mut conn)
+        .unwrap();
+    assert!(authors.iter().all(|(a, r)| Some(*a) != *r && r.is_some()));
+}
+
+#[test]
+fn seeding_twice_writes_nothing_the_second_time() {
+    let (_db, mut conn) = seeded();
+    let count = |conn: &mut PgConnection| claimledger::db::schema::revisions::table.count().get_result::<i64>(conn).unwrap();
+    let before = count(&mut conn);
+    let fixture = seed::load(&fixture_dir()).unwrap();
+    assert_eq!(seed::seed(&mut conn, &fixture).unwrap(), Outcome::AlreadySeeded);
+    assert_eq!(count(&mut conn), before);
+}
+
+fn rejected(dir: &Path, needle: &str) {
+    let err = seed::load(dir).expect_err("the broken fixture is refused");
+    let text = err.to_string();
+    assert!(text.contains("claims.json") && text.contains(needle), "{text}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_loader_rejects_a_misspelled_quote() {
+    let dir = broken_copy(|c| {
+        let exact = c["claims"][0]["appearances"][0]["exact"]
+            .as_str()
+            .unwrap()
+            .replacen("sufficient", "sufficent", 1);
+        c["claims"][0]["appearances"][0]["exact"] = Value::String(exact);
+    });
+    rejected(&dir, "does not occur");
+}
+
+#[test]
+fn the_loader_rejects_an_ambiguous_quote() {
+    // "cluster munitions" occurs many times in every article.
+    let dir = broken_copy(|c| {
+        c["claims"][0]["appearances"][0] = serde_json::json!({"article": "003_80d461b370824d72.txt", "exact": "cluster munitions"})
+    });
+    rejected(&dir, "ambiguous");
+}
+
+#[test]
+fn the_loader_rejects_an_unknown_article() {
+    let dir = broken_copy(|c| c["claims"][1]["appearances"][0]["article"] = Value::String("999_missing.txt".into()));
+    rejected(&dir, "unknown article '999_missing.txt'");
+}
+
+#[test]
+fn a_broken_fixture_writes_nothing_through_the_cli_path() {
+    let db = TestDb::new();
+    let before: i64 = claimledger::db::schema::revisions::table
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap();
+    let dir = broken_copy(|c| c["claims"][2]["verdict"]["evidence"] = serde_json::json!(["no-such-evidence"]));
+    assert!(seed::load(&dir).unwrap_err().to_string().contains("no-such-evidence"));
+    let after: i64 = claimledger::db::schema::revisions::table
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap();
+    assert_eq!(before, after);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn seed_accounts_cannot_log_in() {
+    let app = spawn_app();
+    seed::seed(&mut app.conn(), &seed::load(&fixture_dir()).unwrap()).unwrap();
+    for name in [seed::SEED_EDITOR, seed::SEED_REVIEWER] {
+        assert_eq!(app.login(name, "").status(), 401);
+        assert_eq!(app.login(name, "any-password-at-all").status(), 401);
+    }
+}
