@@ -46,6 +46,23 @@ pub enum Command {
     /// Manage editor accounts.
     #[command(subcommand)]
     Editor(EditorCommand),
+    /// Verify the log: the database's (default), an export file with no
+    /// database (--file), or every projection row against the log (--state).
+    Verify {
+        /// An NDJSON export to verify on its own.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// With --file: also report the first seq where the database no longer matches the export.
+        #[arg(long, requires = "file")]
+        compare_db: bool,
+        /// Rebuild every projection from the log and report rows that differ.
+        #[arg(long, conflicts_with = "file")]
+        state: bool,
+        #[arg(long, default_value_t = 1)]
+        from_seq: i64,
+        #[arg(long)]
+        to_seq: Option<i64>,
+    },
     /// Mint an access token for an account (for scripts); prints only the token.
     Token {
         #[arg(long)]
@@ -108,6 +125,13 @@ pub fn run() -> CliResult {
             stop_if_started(cluster);
             Ok(())
         }
+        Command::Verify {
+            file,
+            compare_db,
+            state,
+            from_seq,
+            to_seq,
+        } => verify(&config, file, compare_db, state, from_seq, to_seq),
         Command::Editor(command) => with_database(&config, |conn| editor_command(conn, command)),
         Command::Token { username } => with_database(&config, |conn| {
             let candidate = store::editors::login_candidate(conn, &username)?
@@ -250,4 +274,65 @@ fn serve(config: Config, seed_dir: Option<PathBuf>) -> CliResult {
     });
     stop_if_started(cluster);
     Ok(result?)
+}
+
+/// A progress bar on a terminal; nothing otherwise.
+fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = match total {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos}/{len} [{elapsed_precise}] {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Prints the report as JSON; a failed check is an error (exit code 1).
+fn report<T: serde::Serialize>(value: &T, ok: bool) -> CliResult {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    if ok { Ok(()) } else { Err("verification failed".into()) }
+}
+
+fn verify(config: &Config, file: Option<PathBuf>, compare_db: bool, state: bool, from: i64, to: Option<i64>) -> CliResult {
+    if let Some(path) = file {
+        let open = || std::fs::File::open(&path).map(std::io::BufReader::new);
+        let bar = progress_bar(None, "verifying export");
+        let result = crate::ledger::verify::verify_export(open()?, |n| bar.set_position(n));
+        bar.finish_and_clear();
+        if !compare_db {
+            return report(&result, result.ok);
+        }
+        let mut differs = None;
+        with_database(config, |conn| {
+            differs = store::audit::first_difference(conn, open().map_err(AppError::internal)?)?;
+            Ok(())
+        })?;
+        let ok = result.ok && differs.is_none();
+        return report(&serde_json::json!({"export": result, "database_differs_at_seq": differs}), ok);
+    }
+    let mut outcome = None;
+    with_database(config, |conn| {
+        if state {
+            let bar = progress_bar(None, "checking projections");
+            let r = store::audit::verify_state(conn, 100, |n| bar.set_position(n))?;
+            bar.finish_and_clear();
+            outcome = Some((serde_json::to_value(&r).map_err(AppError::internal)?, r.ok));
+        } else {
+            let head = crate::ledger::head(conn)?;
+            let bar = progress_bar(Some(to.unwrap_or(head.seq).min(head.seq).max(0) as u64), "verifying log");
+            let r = crate::ledger::verify(conn, from, to, |n, _| bar.set_position(n))?;
+            bar.finish_and_clear();
+            outcome = Some((serde_json::to_value(&r).map_err(AppError::internal)?, r.ok));
+        }
+        Ok(())
+    })?;
+    let (value, ok) = outcome.ok_or("no result")?;
+    report(&value, ok)
 }

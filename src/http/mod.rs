@@ -8,7 +8,9 @@ pub mod claims;
 pub mod evidence;
 pub mod health;
 pub mod json;
+pub mod log;
 pub mod middleware;
+pub mod revisions;
 pub mod verdicts;
 pub mod write;
 
@@ -106,6 +108,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(claims::list)
         .service(claims::read)
         .service(claims::update)
+        .service(claims::history)
         .service(appearances::create)
         .service(evidence::create)
         .service(evidence::read)
@@ -116,7 +119,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(verdicts::submit)
         .service(verdicts::publish)
         .service(verdicts::reject)
-        .service(verdicts::withdraw);
+        .service(verdicts::withdraw)
+        .service(revisions::list)
+        .service(revisions::read)
+        .service(log::head)
+        .service(log::verify)
+        .service(log::export);
 }
 
 fn clean_query_error(message: &str) -> String {

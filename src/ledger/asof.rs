@@ -31,24 +31,24 @@ pub fn entity_at(conn: &mut PgConnection, entity_id: Uuid, seq: i64) -> AppResul
         .optional()?)
 }
 
+/// $1 claim id, $2 the same as text, $3 seq. Both branches are index scans
+/// (revisions_entity_idx, revisions_claim_idx).
+pub const FAMILY_AT_SQL: &str = "SELECT DISTINCT ON (entity_id) * FROM (
+     SELECT * FROM revisions WHERE entity_id = $1 AND seq <= $3
+     UNION ALL
+     SELECT * FROM revisions
+     WHERE snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = $2 AND seq <= $3
+ ) r
+ ORDER BY entity_id, seq DESC";
+
 /// A claim and everything hanging off it (appearances, evidence, verdicts),
 /// each as it stood at `seq`, in the order they were created.
 pub fn claim_family_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<Vec<Revision>> {
-    let mut family: Vec<Revision> = diesel::sql_query(
-        "SELECT * FROM (
-             SELECT DISTINCT ON (entity_id) * FROM (
-                 SELECT * FROM revisions WHERE entity_id = $1 AND seq <= $3
-                 UNION ALL
-                 SELECT * FROM revisions
-                 WHERE snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = $2 AND seq <= $3
-             ) r
-             ORDER BY entity_id, seq DESC
-         ) newest",
-    )
-    .bind::<SqlUuid, _>(claim_id)
-    .bind::<Text, _>(claim_id.to_string())
-    .bind::<BigInt, _>(seq)
-    .load(conn)?;
+    let mut family: Vec<Revision> = diesel::sql_query(FAMILY_AT_SQL)
+        .bind::<SqlUuid, _>(claim_id)
+        .bind::<Text, _>(claim_id.to_string())
+        .bind::<BigInt, _>(seq)
+        .load(conn)?;
     family.sort_by_key(|r| r.seq);
     Ok(family)
 }

@@ -11,7 +11,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::Serialize;
 
-pub use append::{Appended, NewRevision, append};
+pub use append::{Appended, NewRevision, append, append_batch};
 pub use verify::{LogProblem, Verifier, VerifyReport, verify};
 
 use crate::db::schema::log_head;

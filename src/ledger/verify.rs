@@ -22,6 +22,8 @@ pub enum LogProblem {
     Gap,
     /// The log_head row does not point at the last revision.
     HeadMismatch,
+    /// An export line that is not a revision record.
+    Malformed,
 }
 
 impl LogProblem {
@@ -31,6 +33,7 @@ impl LogProblem {
             LogProblem::ChainHashMismatch => "chain_hash_mismatch",
             LogProblem::Gap => "gap",
             LogProblem::HeadMismatch => "head_mismatch",
+            LogProblem::Malformed => "malformed",
         }
     }
 }
@@ -47,7 +50,9 @@ pub struct VerifyReport {
 /// Checks revisions one at a time, in seq order, in constant memory.
 pub struct Verifier {
     expected_seq: i64,
-    prev_chain: Vec<u8>,
+    /// None: the chain before `expected_seq` is unknown (an export that
+    /// starts mid-log); the first chain hash is then taken as given.
+    prev_chain: Option<Vec<u8>>,
     checked: u64,
     bad: Option<(i64, LogProblem)>,
 }
@@ -58,7 +63,17 @@ impl Verifier {
     pub fn new(first_seq: i64, prev_chain: &[u8]) -> Self {
         Verifier {
             expected_seq: first_seq,
-            prev_chain: prev_chain.to_vec(),
+            prev_chain: Some(prev_chain.to_vec()),
+            checked: 0,
+            bad: None,
+        }
+    }
+
+    /// Starts at `first_seq` without knowing the chain before it.
+    pub fn anchored_at(first_seq: i64) -> Self {
+        Verifier {
+            expected_seq: first_seq,
+            prev_chain: None,
             checked: 0,
             bad: None,
         }
@@ -89,12 +104,14 @@ impl Verifier {
             self.bad = Some((seq, LogProblem::EntryHashMismatch));
             return false;
         }
-        let expected: Hash = chain_hash(&self.prev_chain, stored_entry_hash);
-        if expected.as_slice() != stored_chain_hash {
-            self.bad = Some((seq, LogProblem::ChainHashMismatch));
-            return false;
+        if let Some(prev) = &self.prev_chain {
+            let expected: Hash = chain_hash(prev, stored_entry_hash);
+            if expected.as_slice() != stored_chain_hash {
+                self.bad = Some((seq, LogProblem::ChainHashMismatch));
+                return false;
+            }
         }
-        self.prev_chain = stored_chain_hash.to_vec();
+        self.prev_chain = Some(stored_chain_hash.to_vec());
         self.expected_seq += 1;
         self.checked += 1;
         true
@@ -143,7 +160,7 @@ impl Verifier {
             Some(seq)
         } else if head.seq > last {
             Some(self.expected_seq)
-        } else if head.seq < last || head.chain_hash != self.prev_chain {
+        } else if head.seq < last || Some(&head.chain_hash) != self.prev_chain.as_ref() {
             Some(head.seq.max(1))
         } else {
             None
@@ -211,4 +228,54 @@ pub fn verify(conn: &mut PgConnection, from: i64, to: Option<i64>, mut progress:
         verifier.check_head(&head, beyond);
     }
     Ok(verifier.report())
+}
+
+/// Verifies an export (NDJSON, one revision per line) with no database.
+/// Lines are split on `\n` only (U+2028 may occur inside strings). An export
+/// that starts after seq 1 is anchored at its first line's chain hash, which
+/// is taken as given.
+pub fn verify_export(reader: impl std::io::BufRead, mut progress: impl FnMut(u64)) -> VerifyReport {
+    let mut verifier: Option<Verifier> = None;
+    let mut last_seq = 0;
+    for line in reader.split(b'\n') {
+        let Ok(line) = line else { break };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let record: RevisionRecord = match serde_json::from_slice(&line) {
+            Ok(r) => r,
+            Err(_) => {
+                let checked = verifier.as_ref().map_or(0, Verifier::checked);
+                return VerifyReport {
+                    ok: false,
+                    checked,
+                    first_bad_seq: Some(last_seq + 1),
+                    problem: Some(LogProblem::Malformed),
+                };
+            }
+        };
+        last_seq = record.seq;
+        let v = verifier.get_or_insert_with(|| {
+            if record.seq == 1 {
+                Verifier::from_start()
+            } else {
+                Verifier::anchored_at(record.seq)
+            }
+        });
+        if !v.check_record(&record) {
+            break;
+        }
+        if v.checked() % 10_000 == 0 {
+            progress(v.checked());
+        }
+    }
+    verifier.map_or(
+        VerifyReport {
+            ok: true,
+            checked: 0,
+            first_bad_seq: None,
+            problem: None,
+        },
+        |v| v.report(),
+    )
 }

@@ -3,6 +3,7 @@
 
 pub mod appearances;
 pub mod articles;
+pub mod audit;
 pub mod claims;
 pub mod editors;
 pub mod evidence;

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod audit;
 mod auth;
 mod cluster;
 mod editor_api;
