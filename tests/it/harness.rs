@@ -445,7 +445,9 @@ pub struct ServerProcess {
 impl ServerProcess {
     pub fn start(database_url: &str, extra_env: &[(&str, &str)]) -> ServerProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let stderr_path = std::env::temp_dir().join(format!("cl-server-{}.log", uuid::Uuid::new_v4().simple()));
+        let scratch = std::env::temp_dir().join(format!("cl-server-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&scratch).unwrap();
+        let stderr_path = scratch.join("server.log");
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_claimledger"));
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CLAIMLEDGER_")) {
             cmd.env_remove(k);
@@ -456,6 +458,7 @@ impl ServerProcess {
             .env("CLAIMLEDGER_BIND", format!("127.0.0.1:{port}"))
             .env("CLAIMLEDGER_JWT_SECRET", TEST_JWT_SECRET)
             .env("CLAIMLEDGER_WORKERS", "2")
+            .env("CLAIMLEDGER_DATA_DIR", scratch.join("data"))
             .env("RUST_LOG", "info")
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&stderr_path).unwrap());
@@ -517,6 +520,8 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.stderr_path);
+        if let Some(scratch) = self.stderr_path.parent() {
+            let _ = std::fs::remove_dir_all(scratch);
+        }
     }
 }
