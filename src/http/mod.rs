@@ -6,6 +6,7 @@ pub mod articles;
 pub mod auth;
 pub mod claims;
 pub mod evidence;
+pub mod factchecks;
 pub mod health;
 pub mod json;
 pub mod middleware;
@@ -116,7 +117,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(verdicts::submit)
         .service(verdicts::publish)
         .service(verdicts::reject)
-        .service(verdicts::withdraw);
+        .service(verdicts::withdraw)
+        // The feed before {claim_id}, whose UUID extractor would refuse "feed".
+        .service(factchecks::list)
+        .service(factchecks::feed)
+        .service(factchecks::read)
+        .service(factchecks::claim_review)
+        .configure(factchecks::preflight);
 }
 
 fn clean_query_error(message: &str) -> String {

@@ -6,6 +6,7 @@ pub mod articles;
 pub mod claims;
 pub mod editors;
 pub mod evidence;
+pub mod factchecks;
 pub mod idempotency;
 pub mod verdicts;
 

@@ -5,6 +5,7 @@ mod harness;
 mod auth;
 mod cluster;
 mod editor_api;
+mod factchecks;
 mod health;
 mod ledger;
 mod seed;
