@@ -293,6 +293,15 @@ fn replaying_the_feed_from_the_start_ends_with_exactly_the_public_set() {
         &format!("/v1/claims/{}/appearances", f.claim_id),
         &json!({"article_id": f.article_id, "exact": "Putin said"}),
     );
+    let evidence = format!("/v1/evidence/{}", f.evidence_id);
+    let etag = header(&app.get_as(&f.editor, &evidence), "etag").unwrap();
+    let r = app.patch_as(
+        &f.editor,
+        &evidence,
+        Some(&etag),
+        &json!({"summary": "HRW and the UN document Russian use."}),
+    );
+    assert_eq!(r.status(), 200);
     consumer.catch_up(&app, 3);
 
     let public = public_set(&app);
@@ -308,7 +317,7 @@ fn replaying_the_feed_from_the_start_ends_with_exactly_the_public_set() {
         .filter(|(_, c)| *c == f.claim_id)
         .map(|(k, _)| k.as_str())
         .collect();
-    assert_eq!(ours, vec!["published", "corrected", "updated"]);
+    assert_eq!(ours, vec!["published", "corrected", "updated", "updated"]);
     assert!(consumer.changes.contains(&("withdrawn".into(), to_retire.clone())));
     assert!(consumer.changes.contains(&("updated".into(), to_edit.clone())));
     let restored: Vec<&str> = consumer
@@ -335,6 +344,7 @@ fn replaying_the_feed_from_the_start_ends_with_exactly_the_public_set() {
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     let mine = &consumer.copy[&f.claim_id];
     assert_eq!(mine["verdict"]["id"], second.as_str());
+    assert_eq!(mine["verdict"]["evidence"][0]["summary"], "HRW and the UN document Russian use.");
     assert_eq!(mine["corrections"][0]["verdict_id"], first.as_str());
 
     // Caught up: the next read is empty and stays where it was.
