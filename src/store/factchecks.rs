@@ -457,10 +457,10 @@ fn factcheck_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<
     appearances.sort_by_key(|(a, _)| a.id);
     let mut articles: HashMap<Uuid, (ArticleRef, Revision)> = HashMap::new();
     for (a, _) in &appearances {
-        if !articles.contains_key(&a.article_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = articles.entry(a.article_id) {
             let r = ledger::asof::entity_at(conn, a.article_id, seq)?
                 .ok_or_else(|| AppError::internal(format!("article {} had no revision at seq {seq}", a.article_id)))?;
-            articles.insert(a.article_id, (from_snapshot(&r)?, r));
+            slot.insert((from_snapshot(&r)?, r));
         }
     }
     let mut with_articles = vec![];
@@ -625,10 +625,10 @@ fn feed_entry(conn: &mut PgConnection, c: &FeedCandidate) -> AppResult<Option<Fe
     // A verdict withdrawn since is not served again, not even as history (a
     // withdrawal can be a takedown); its `withdrawn` item still tells
     // consumers who saw it to drop it.
-    if let Some(f) = &now {
-        if is_withdrawn(conn, f.verdict.id)? {
-            return Ok(None);
-        }
+    if let Some(f) = &now
+        && is_withdrawn(conn, f.verdict.id)?
+    {
+        return Ok(None);
     }
     Ok(Some(FeedEntry {
         seq: c.seq,
