@@ -26,7 +26,7 @@ fn read_only<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection) -> Ap
     conn.build_transaction().read_only().repeatable_read().run(f)
 }
 
-pub fn no_factcheck(claim_id: Uuid) -> AppError {
+fn no_factcheck(claim_id: Uuid) -> AppError {
     // The same answer whether the claim is unknown, unpublished or retired.
     AppError::NotFound(format!("no published fact check for claim {claim_id}"))
 }
