@@ -63,6 +63,11 @@ pub enum Command {
         #[arg(long)]
         to_seq: Option<i64>,
     },
+    /// Write the log as NDJSON (the format of GET /v1/log/export) to stdout.
+    Export {
+        #[arg(long, default_value_t = 0)]
+        after_seq: i64,
+    },
     /// Mint an access token for an account (for scripts); prints only the token.
     Token {
         #[arg(long)]
@@ -132,6 +137,7 @@ pub fn run() -> CliResult {
             from_seq,
             to_seq,
         } => verify(&config, file, compare_db, state, from_seq, to_seq),
+        Command::Export { after_seq } => with_database(&config, |conn| export(conn, after_seq)),
         Command::Editor(command) => with_database(&config, |conn| editor_command(conn, command)),
         Command::Token { username } => with_database(&config, |conn| {
             let candidate = store::editors::login_candidate(conn, &username)?
@@ -335,4 +341,26 @@ fn verify(config: &Config, file: Option<PathBuf>, compare_db: bool, state: bool,
     })?;
     let (value, ok) = outcome.ok_or("no result")?;
     report(&value, ok)
+}
+
+/// Streams revisions after `after` up to the current head to stdout.
+fn export(conn: &mut PgConnection, after: i64) -> AppResult<()> {
+    use std::io::Write;
+    let upto = crate::ledger::head(conn)?.seq;
+    let bar = progress_bar(Some(upto.saturating_sub(after).max(0) as u64), "exporting");
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut last = after;
+    loop {
+        let batch = store::audit::export_batch(conn, last, upto, 5_000)?;
+        let Some(end) = batch.last().map(|r| r.seq) else { break };
+        for r in &batch {
+            serde_json::to_writer(&mut out, &crate::model::RevisionRecord::from(r)).map_err(AppError::internal)?;
+            out.write_all(b"\n").map_err(AppError::internal)?;
+        }
+        bar.inc(batch.len() as u64);
+        last = end;
+    }
+    out.flush().map_err(AppError::internal)?;
+    bar.finish_and_clear();
+    Ok(())
 }

@@ -4,6 +4,7 @@ mod harness;
 
 mod audit;
 mod auth;
+mod cli;
 mod cluster;
 mod editor_api;
 mod factchecks;
