@@ -10,7 +10,11 @@ use actix_web::{App, HttpServer, web};
 use crate::auth::TokenKeys;
 use crate::config::Config;
 use crate::db::PgPool;
+use crate::http::openapi::{ApiDoc, RouteTable};
 use crate::http::{self, AppState};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
 
 pub struct Application {
     server: Server,
@@ -29,17 +33,26 @@ impl Application {
         let blocking = (config.db.pool_size as usize).div_ceil(workers).max(1) + 1;
         let secret = crate::auth::bootstrap::signing_secret(&config).map_err(std::io::Error::other)?;
         let keys = TokenKeys::new(&secret, &config.jwt).map_err(std::io::Error::other)?;
+        let metrics = Arc::new(http::metrics::Metrics::new(config.db.pool_size));
         let state = web::Data::new(AppState {
             pool,
             config: Arc::new(config),
             keys: Arc::new(keys),
+            metrics,
         });
         let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .wrap(from_fn(http::middleware::observe))
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
                 .configure(http::routes)
-                .default_service(web::to(http::not_found))
+                .split_for_parts();
+            let routes = web::Data::new(RouteTable::new(&api));
+            app.app_data(state.clone())
+                .app_data(routes)
+                .service(web::redirect("/docs", "/docs/"))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+                .wrap(from_fn(http::middleware::observe))
+                .default_service(web::to(http::openapi::fallback))
         })
         .workers(workers)
         .worker_max_blocking_threads(blocking)

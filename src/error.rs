@@ -41,6 +41,8 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{detail}")]
+    MethodNotAllowed { detail: String, allow: String },
     #[error("{0}")]
     PreconditionRequired(String),
     #[error("{detail}")]
@@ -88,6 +90,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not-found",
             AppError::Conflict(_) => "conflict",
+            AppError::MethodNotAllowed { .. } => "method-not-allowed",
             AppError::PreconditionRequired(_) => "precondition-required",
             AppError::PreconditionFailed { .. } => "precondition-failed",
             AppError::TooManyRequests { .. } => "too-many-requests",
@@ -143,6 +146,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             AppError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -181,6 +185,11 @@ impl ResponseError for AppError {
             AppError::Unavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             }
+            AppError::MethodNotAllowed { allow, .. } => {
+                if let Ok(v) = HeaderValue::from_str(allow) {
+                    headers.insert(header::ALLOW, v);
+                }
+            }
             _ => {}
         }
         response
@@ -197,7 +206,9 @@ impl From<diesel::result::Error> for AppError {
                 info.constraint_name().unwrap_or("unique")
             )),
             E::DatabaseError(K::SerializationFailure, _) => AppError::Unavailable("a concurrent change won; retry".into()),
-            E::DatabaseError(K::ClosedConnection, _) => AppError::Unavailable("the database is unavailable".into()),
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) | E::BrokenTransactionManager => {
+                AppError::Unavailable("the database is unavailable".into())
+            }
             E::DatabaseError(K::Unknown, ref info) if is_connection_failure(info.message()) => {
                 AppError::Unavailable("the database is unavailable".into())
             }

@@ -41,7 +41,11 @@ pub fn first_admin(conn: &mut PgConnection, data_dir: &Path) -> AppResult<()> {
     }
     let password = super::password::generate_password();
     let hash = super::password::hash_password(&password)?;
-    editors::create(
+    // The file first: an account whose password was never written down would be lost.
+    std::fs::create_dir_all(data_dir).map_err(AppError::internal)?;
+    let path = data_dir.join("admin-password");
+    write_private(&path, &password).map_err(AppError::internal)?;
+    let created = editors::create(
         conn,
         SYSTEM_ACTOR,
         NewEditor {
@@ -51,9 +55,11 @@ pub fn first_admin(conn: &mut PgConnection, data_dir: &Path) -> AppResult<()> {
             password_hash: Some(hash),
         },
         Some("first start: development admin account"),
-    )?;
-    let path = data_dir.join("admin-password");
-    write_private(&path, &password).map_err(AppError::internal)?;
+    );
+    if let Err(e) = created {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
     // Printed once, to the terminal, not to the logs.
     println!(
         "\nCreated the account 'admin' (roles: editor, reviewer, auditor, admin).\n\

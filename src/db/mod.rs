@@ -15,8 +15,37 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use crate::config::DbSettings;
 use crate::error::{AppError, AppResult};
 
-pub type PgPool = r2d2::Pool<ConnectionManager<PgConnection>>;
-pub type PooledConn = r2d2::PooledConnection<ConnectionManager<PgConnection>>;
+pub type PgPool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// A pooled connection that its user can mark broken. libpq never
+/// reconnects, and diesel only reports a connection broken when a
+/// transaction failed, so a connection the server dropped (an outage, a
+/// restart) would otherwise go back into the pool and fail every request
+/// that draws it — without paying for a ping on every checkout.
+pub struct PgConn {
+    pub conn: PgConnection,
+    pub broken: bool,
+}
+
+pub struct Manager(ConnectionManager<PgConnection>);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConn, Self::Error> {
+        self.0.connect().map(|conn| PgConn { conn, broken: false })
+    }
+
+    fn is_valid(&self, c: &mut PgConn) -> Result<(), Self::Error> {
+        self.0.is_valid(&mut c.conn)
+    }
+
+    fn has_broken(&self, c: &mut PgConn) -> bool {
+        c.broken || self.0.has_broken(&mut c.conn)
+    }
+}
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -27,8 +56,9 @@ struct SessionSettings {
     statement_timeout: Duration,
 }
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+impl CustomizeConnection<PgConn, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, c: &mut PgConn) -> Result<(), diesel::r2d2::Error> {
+        let conn = &mut c.conn;
         let ms = self.statement_timeout.as_millis();
         conn.batch_execute(&format!(
             "SET statement_timeout = {ms}; SET lock_timeout = {ms}; \
@@ -50,7 +80,7 @@ pub fn build_pool(database_url: &str, settings: &DbSettings) -> PgPool {
         .connection_customizer(Box::new(SessionSettings {
             statement_timeout: settings.statement_timeout,
         }))
-        .build_unchecked(ConnectionManager::new(database_url))
+        .build_unchecked(Manager(ConnectionManager::new(database_url)))
 }
 
 /// Runs pending migrations under an advisory lock, so two processes starting

@@ -89,10 +89,11 @@ pub async fn export(state: web::Data<AppState>, bearer: Bearer, params: web::Que
     std::thread::spawn(move || {
         let mut after = after;
         while after < upto {
-            let batch = pool
-                .get()
-                .map_err(AppError::from)
-                .and_then(|mut conn| audit::export_batch(&mut conn, after, upto, EXPORT_BATCH));
+            let batch = pool.get().map_err(AppError::from).and_then(|mut c| {
+                let batch = audit::export_batch(&mut c.conn, after, upto, EXPORT_BATCH);
+                c.broken = matches!(batch, Err(AppError::Unavailable(_)));
+                batch
+            });
             let batch = match batch {
                 Ok(b) if b.is_empty() => break,
                 Ok(b) => b,

@@ -31,8 +31,7 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>
     let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
-    let span = tracing::info_span!("request", %method, route = tracing::field::Empty, status = tracing::field::Empty,
-        latency_ms = tracing::field::Empty, request_id = %request_id);
+    let span = tracing::info_span!("request", %method, request_id = %request_id);
     // No clone of the request may be held across the call: routing needs
     // the only reference to it.
     let response = next.call(req).instrument(span.clone()).await?.map_into_boxed_body();
@@ -48,14 +47,15 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>
 
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    span.record("route", route.as_str());
-    span.record("status", status);
-    span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
+    if let Some(state) = response.request().app_data::<actix_web::web::Data<crate::http::AppState>>() {
+        state.metrics.observe(&method, &route, status, elapsed);
+    }
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| {
         if status >= 500 {
-            tracing::error!("request failed");
+            tracing::error!(route = route.as_str(), status, latency_ms, "request failed");
         } else {
-            tracing::info!("request done");
+            tracing::info!(route = route.as_str(), status, latency_ms, "request done");
         }
     });
     Ok(response)

@@ -9,7 +9,9 @@ pub mod evidence;
 pub mod health;
 pub mod json;
 pub mod log;
+pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod revisions;
 pub mod verdicts;
 pub mod write;
@@ -31,6 +33,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<Config>,
     pub keys: Arc<TokenKeys>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// Runs `f` on a blocking thread with one pooled connection, taken inside the
@@ -44,8 +47,13 @@ where
     let span = tracing::Span::current();
     web::block(move || {
         let _entered = span.enter();
-        let mut conn = pool.get().map_err(AppError::from)?;
-        f(&mut conn)
+        let mut pooled = pool.get().map_err(AppError::from)?;
+        let result = f(&mut pooled.conn);
+        // A lost connection must not go back into the pool.
+        if matches!(result, Err(AppError::Unavailable(_))) {
+            pooled.broken = true;
+        }
+        result
     })
     .await?
 }
@@ -89,15 +97,13 @@ where
     .await
 }
 
-/// Unknown routes: 404 problem+json.
-pub async fn not_found(req: actix_web::HttpRequest) -> AppResult<actix_web::HttpResponse> {
-    Err(AppError::NotFound(format!("no route for {} {}", req.method(), req.path())))
-}
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Every endpoint, registered with `.service()` so that the OpenAPI document lists it.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.app_data(web::PathConfig::default().error_handler(|e, _| AppError::BadRequest(format!("invalid path parameter: {e}")).into()))
         .app_data(web::QueryConfig::default().error_handler(|e, _| AppError::field("query", clean_query_error(&e.to_string())).into()))
+        .app_data(web::PayloadConfig::new(json::MAX_BODY_BYTES))
         .service(health::healthz)
+        .service(metrics::metrics)
         .service(health::readyz)
         .service(auth::issue_token)
         .service(auth::me)

@@ -59,16 +59,22 @@ FROM ins WHERE log_head.id
 RETURNING ins.seq, ins.recorded_at, ins.entry_hash, ins.chain_hash
 "#;
 
-/// Appends one revision. Must run inside the writer's transaction, after the
-/// projection change, as late as possible: the head lock serialises writers
-/// until that transaction commits.
-pub fn append(conn: &mut PgConnection, rev: &NewRevision<'_>) -> AppResult<Appended> {
+/// The revision must commit or roll back with the writer's projection change.
+fn require_transaction(conn: &mut PgConnection, what: &str) -> AppResult<()> {
     let depth = AnsiTransactionManager::transaction_manager_status_mut(conn)
         .transaction_depth()
         .map_err(AppError::from)?;
     if depth.is_none() {
-        return Err(AppError::internal("ledger::append called outside a transaction"));
+        return Err(AppError::internal(format!("{what} called outside a transaction")));
     }
+    Ok(())
+}
+
+/// Appends one revision. Must run inside the writer's transaction, after the
+/// projection change, as late as possible: the head lock serialises writers
+/// until that transaction commits.
+pub fn append(conn: &mut PgConnection, rev: &NewRevision<'_>) -> AppResult<Appended> {
+    require_transaction(conn, "ledger::append")?;
     let head = EntryHead {
         entity_kind: rev.kind.as_str(),
         entity_id: rev.entity_id,
@@ -132,13 +138,7 @@ pub fn append_batch(conn: &mut PgConnection, revs: &[NewRevision<'_>]) -> AppRes
     use super::hash::{Entry, chain_hash, entry_hash, format_timestamp};
     use crate::db::schema::{log_head, revisions};
 
-    if AnsiTransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .map_err(AppError::from)?
-        .is_none()
-    {
-        return Err(AppError::internal("ledger::append_batch called outside a transaction"));
-    }
+    require_transaction(conn, "ledger::append_batch")?;
     if revs.is_empty() {
         return Ok(vec![]);
     }

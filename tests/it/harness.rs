@@ -433,3 +433,95 @@ impl TestApp {
         }
     }
 }
+
+/// The real `claimledger` binary serving a test database, for what only a
+/// separate process shows: its memory, its logs, its signals.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub address: String,
+    pub stderr_path: std::path::PathBuf,
+}
+
+impl ServerProcess {
+    pub fn start(database_url: &str, extra_env: &[(&str, &str)]) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let scratch = std::env::temp_dir().join(format!("cl-server-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&scratch).unwrap();
+        let stderr_path = scratch.join("server.log");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_claimledger"));
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CLAIMLEDGER_")) {
+            cmd.env_remove(k);
+        }
+        cmd.arg("serve")
+            .arg("--no-seed")
+            .env("DATABASE_URL", database_url)
+            .env("CLAIMLEDGER_BIND", format!("127.0.0.1:{port}"))
+            .env("CLAIMLEDGER_JWT_SECRET", TEST_JWT_SECRET)
+            .env("CLAIMLEDGER_WORKERS", "2")
+            .env("CLAIMLEDGER_DATA_DIR", scratch.join("data"))
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let address = format!("http://127.0.0.1:{port}");
+        let client = reqwest::blocking::Client::new();
+        for _ in 0..200 {
+            if client
+                .get(format!("{address}/readyz"))
+                .send()
+                .map(|r| r.status() == 200)
+                .unwrap_or(false)
+            {
+                return ServerProcess {
+                    child,
+                    address,
+                    stderr_path,
+                };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!(
+            "the server did not become ready: {}",
+            std::fs::read_to_string(&stderr_path).unwrap_or_default()
+        );
+    }
+
+    /// A line of /proc/<pid>/status, in KiB (VmRSS, VmHWM).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn signal(&self, signal: &str) {
+        assert!(
+            std::process::Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(self.child.id().to_string())
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(scratch) = self.stderr_path.parent() {
+            let _ = std::fs::remove_dir_all(scratch);
+        }
+    }
+}

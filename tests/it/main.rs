@@ -8,4 +8,7 @@ mod cluster;
 mod editor_api;
 mod health;
 mod ledger;
+mod ops;
 mod seed;
+
+pub use audit::fill as audit_fill;
