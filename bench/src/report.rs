@@ -241,23 +241,30 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         ("d-history", "(d) `GET /v1/claims/{id}/history`"),
         ("d-asof", "(d) `GET /v1/claims/{id}?at_seq=N`"),
     ] {
-        let (Some(s), Some(r)) = (results.load(phase, "server", c), results.load(phase, "reference", c)) else {
-            continue;
-        };
-        let p99 = f(s, "p99_ms").unwrap_or(f64::MAX);
-        writeln!(
-            md,
-            "| {label} | {}{} | {} | {} | pgbench, its SQL | {} | {} | {} | {:.2} | p99 < 5 ms | {} |",
-            num(f(s, "rps").unwrap_or(0.0)),
-            errors_note(s),
-            ms(f(s, "p50_ms")),
-            ms(Some(p99)),
-            num(f(r, "rps").unwrap_or(0.0)),
-            ms(f(r, "p50_ms")),
-            ms(f(r, "p99_ms")),
-            f(s, "rps").unwrap_or(0.0) / f(r, "rps").unwrap_or(1.0).max(1e-9),
-            mark(Some(p99 < 5.0 && s["errors"] == 0))
-        )?;
+        for dc in results.concurrencies(phase) {
+            let (Some(s), Some(r)) = (results.load(phase, "server", dc), results.load(phase, "reference", dc)) else {
+                continue;
+            };
+            let label = if dc == c {
+                label.to_string()
+            } else {
+                format!("{label} at concurrency {dc}")
+            };
+            let p99 = f(s, "p99_ms").unwrap_or(f64::MAX);
+            writeln!(
+                md,
+                "| {label} | {}{} | {} | {} | pgbench, its SQL | {} | {} | {} | {:.2} | p99 < 5 ms | {} |",
+                num(f(s, "rps").unwrap_or(0.0)),
+                errors_note(s),
+                ms(f(s, "p50_ms")),
+                ms(Some(p99)),
+                num(f(r, "rps").unwrap_or(0.0)),
+                ms(f(r, "p50_ms")),
+                ms(f(r, "p99_ms")),
+                f(s, "rps").unwrap_or(0.0) / f(r, "rps").unwrap_or(1.0).max(1e-9),
+                mark(Some(p99 < 5.0 && s["errors"] == 0))
+            )?;
+        }
     }
     writeln!(md)?;
 
