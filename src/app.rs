@@ -49,6 +49,8 @@ impl Application {
             let routes = web::Data::new(RouteTable::new(&api));
             app.app_data(state.clone())
                 .app_data(routes)
+                // CORS preflights for the public paths (not API operations).
+                .configure(http::factchecks::preflight)
                 .service(web::redirect("/docs", "/docs/"))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
                 .wrap(from_fn(http::middleware::observe))

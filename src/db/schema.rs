@@ -140,6 +140,9 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
     verdicts (id) {
         id -> Uuid,
         version -> Int4,
@@ -156,6 +159,7 @@ diesel::table! {
         withdrawn_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        factcheck_search -> Tsvector,
     }
 }
 

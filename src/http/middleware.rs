@@ -73,6 +73,10 @@ async fn problem_body(response: ServiceResponse<BoxBody>, request_id: &str) -> S
     let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
     let www_authenticate = res.headers().get(header::WWW_AUTHENTICATE).cloned();
     let allow = res.headers().get(header::ALLOW).cloned();
+    // CORS headers too: a browser must see a public 404 as a 404.
+    let allow_origin = res.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).cloned();
+    let expose = res.headers().get(header::ACCESS_CONTROL_EXPOSE_HEADERS).cloned();
+    let vary = res.headers().get(header::VARY).cloned();
     let (_, body) = res.into_parts();
     let bytes = actix_web::body::to_bytes_limited(body, 64 * 1024)
         .await
@@ -91,6 +95,9 @@ async fn problem_body(response: ServiceResponse<BoxBody>, request_id: &str) -> S
         (header::RETRY_AFTER, retry_after),
         (header::WWW_AUTHENTICATE, www_authenticate),
         (header::ALLOW, allow),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin),
+        (header::ACCESS_CONTROL_EXPOSE_HEADERS, expose),
+        (header::VARY, vary),
     ] {
         if let Some(v) = value {
             new.headers_mut().insert(name, v);

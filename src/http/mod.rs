@@ -6,6 +6,7 @@ pub mod articles;
 pub mod auth;
 pub mod claims;
 pub mod evidence;
+pub mod factchecks;
 pub mod health;
 pub mod json;
 pub mod log;
@@ -130,7 +131,12 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(revisions::read)
         .service(log::head)
         .service(log::verify)
-        .service(log::export);
+        .service(log::export)
+        // The feed before {claim_id}, whose UUID extractor would refuse "feed".
+        .service(factchecks::list)
+        .service(factchecks::feed)
+        .service(factchecks::read)
+        .service(factchecks::claim_review);
 }
 
 fn clean_query_error(message: &str) -> String {

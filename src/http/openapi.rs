@@ -25,6 +25,7 @@ use crate::error::{AppError, AppResult};
         (name = "evidence", description = "Evidence for and against claims (staff)"),
         (name = "verdicts", description = "Verdicts and their review workflow (staff)"),
         (name = "audit", description = "The revision log (auditor or admin)"),
+        (name = "factchecks", description = "Published fact checks, search, ClaimReview and the change feed (public, no account)"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]

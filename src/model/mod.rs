@@ -6,6 +6,7 @@ pub mod article;
 pub mod claim;
 pub mod editor;
 pub mod evidence;
+pub mod factcheck;
 pub mod fields;
 pub mod quote;
 pub mod revision;

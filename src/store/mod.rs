@@ -7,6 +7,7 @@ pub mod audit;
 pub mod claims;
 pub mod editors;
 pub mod evidence;
+pub mod factchecks;
 pub mod idempotency;
 pub mod verdicts;
 

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use claimledger::ledger::{self, NewRevision, append_batch};
 use claimledger::model::{Action, EntityKind, Role};
@@ -102,44 +101,44 @@ fn paging_the_log_while_writers_append_misses_and_repeats_nothing() {
     let app = Arc::new(spawn_app());
     let f = app.fixture();
     let auditor = app.token("aud", &[Role::Auditor]);
-    let done = Arc::new(AtomicBool::new(false));
     let writer = {
-        let (app, done, token) = (app.clone(), done.clone(), f.editor.clone());
+        let (app, token) = (app.clone(), f.editor.clone());
         std::thread::spawn(move || {
-            let mut n = 0;
-            while !done.load(Ordering::Relaxed) && n < 300 {
+            for n in 0..150 {
                 app.created(
                     &token,
                     "/v1/claims",
                     &json!({"statement": format!("claim {n}"), "claimant": "c", "language": "en"}),
                 );
-                n += 1;
             }
-            n
         })
     };
     let mut seen: Vec<i64> = vec![];
-    let mut cursor: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let path = match &cursor {
+    let page_after = |after: Option<i64>| -> Value {
+        let path = match after {
             Some(c) => format!("/v1/revisions?limit=7&cursor={c}"),
             None => "/v1/revisions?limit=7".into(),
         };
-        let page: Value = app.get_as(&auditor, &path).json().unwrap();
-        seen.extend(page["items"].as_array().unwrap().iter().map(|r| r["seq"].as_i64().unwrap()));
-        pages += 1;
-        if pages == 20 {
-            done.store(true, Ordering::Relaxed);
+        app.get_as(&auditor, &path).json().unwrap()
+    };
+    let mut pages_while_writing = 0;
+    // Page while the writer appends; then drain what it committed last.
+    loop {
+        let writing = !writer.is_finished();
+        let page = page_after(seen.last().copied());
+        let items = page["items"].as_array().unwrap();
+        seen.extend(items.iter().map(|r| r["seq"].as_i64().unwrap()));
+        if writing {
+            pages_while_writing += 1;
+        } else if items.is_empty() {
+            break;
         }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None if done.load(Ordering::Relaxed) && writer.is_finished() => break,
-            None => cursor = seen.last().map(|s| s.to_string()),
+        if let Some(c) = page["next_cursor"].as_str() {
+            assert_eq!(c, seen.last().unwrap().to_string(), "the cursor is the last seq of the page");
         }
     }
-    let written = writer.join().unwrap();
-    assert!(written > 0);
+    writer.join().unwrap();
+    assert!(pages_while_writing > 5, "paging overlapped the writes");
     let head = head_seq(&app);
     assert_eq!(seen, (1..=head).collect::<Vec<_>>(), "every seq once, in order");
 }

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod cluster;
 mod editor_api;
+mod factchecks;
 mod health;
 mod ledger;
 mod ops;
