@@ -108,12 +108,32 @@ struct LockedHead {
     at: DateTime<Utc>,
 }
 
-/// Rows per INSERT: 11 parameters each, under PostgreSQL's 65,535.
+/// Revisions per COPY.
 const BATCH_ROWS: usize = 2_000;
 
+/// One row of `revisions` as COPY writes it (binary format).
+#[derive(Insertable)]
+#[diesel(table_name = crate::db::schema::revisions, treat_none_as_default_value = false)]
+struct RevisionRow<'a> {
+    seq: i64,
+    entity_kind: &'a str,
+    entity_id: Uuid,
+    entity_version: i32,
+    action: &'a str,
+    actor_id: Uuid,
+    reason: Option<&'a str>,
+    recorded_at: DateTime<Utc>,
+    snapshot: &'a serde_json::Value,
+    entry_hash: &'a [u8],
+    chain_hash: &'a [u8],
+}
+
 /// Appends many revisions under one head lock (bulk imports): hashes are
-/// computed here, rows go in multi-row INSERTs, the head moves once. All
+/// computed here, rows go in with binary COPY, the head moves once. All
 /// share one recorded_at. Must run inside the writer's transaction.
+///
+/// A helper thread canonicalises and hashes the next chunk while this one
+/// is being copied, so the database and the hashing overlap.
 pub fn append_batch(conn: &mut PgConnection, revs: &[NewRevision<'_>]) -> AppResult<Vec<Appended>> {
     use super::hash::{Entry, chain_hash, entry_hash, format_timestamp};
     use crate::db::schema::{log_head, revisions};
@@ -128,46 +148,68 @@ pub fn append_batch(conn: &mut PgConnection, revs: &[NewRevision<'_>]) -> AppRes
     // The database keeps microseconds; hash exactly what it will store.
     let at = DateTime::<Utc>::from_timestamp_micros(head.at.timestamp_micros()).unwrap_or(head.at);
     let at_text = format_timestamp(at);
-    let mut prev = head.chain_hash;
-    let mut appended = Vec::with_capacity(revs.len());
-    let mut rows = Vec::with_capacity(revs.len());
-    for (i, rev) in revs.iter().enumerate() {
-        let seq = head.seq + 1 + i as i64;
-        let entry = Entry {
-            entity_kind: rev.kind.as_str(),
-            entity_id: rev.entity_id,
-            entity_version: rev.entity_version,
-            action: rev.action.as_str(),
-            actor_id: rev.actor_id,
-            reason: rev.reason,
-            recorded_at: &at_text,
-            snapshot: &rev.snapshot,
-        };
-        let eh = entry_hash(&entry);
-        let ch = chain_hash(&prev, &eh);
-        prev = ch.to_vec();
-        rows.push((
-            revisions::seq.eq(seq),
-            revisions::entity_kind.eq(rev.kind.as_str()),
-            revisions::entity_id.eq(rev.entity_id),
-            revisions::entity_version.eq(rev.entity_version),
-            revisions::action.eq(rev.action.as_str()),
-            revisions::actor_id.eq(rev.actor_id),
-            revisions::reason.eq(rev.reason),
-            revisions::recorded_at.eq(at),
-            revisions::snapshot.eq(&rev.snapshot),
-            revisions::entry_hash.eq(eh.to_vec()),
-            revisions::chain_hash.eq(ch.to_vec()),
-        ));
-        appended.push(Appended {
-            seq,
-            recorded_at: at,
-            entry_hash: eh.to_vec(),
-            chain_hash: ch.to_vec(),
+    let mut appended: Vec<Appended> = Vec::with_capacity(revs.len());
+    std::thread::scope(|scope| -> AppResult<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<([u8; 32], [u8; 32])>>(2);
+        let at_text = &at_text;
+        let mut prev = head.chain_hash.clone();
+        scope.spawn(move || {
+            for chunk in revs.chunks(BATCH_ROWS) {
+                let hashes = chunk
+                    .iter()
+                    .map(|rev| {
+                        let eh = entry_hash(&Entry {
+                            entity_kind: rev.kind.as_str(),
+                            entity_id: rev.entity_id,
+                            entity_version: rev.entity_version,
+                            action: rev.action.as_str(),
+                            actor_id: rev.actor_id,
+                            reason: rev.reason,
+                            recorded_at: at_text,
+                            snapshot: &rev.snapshot,
+                        });
+                        let ch = chain_hash(&prev, &eh);
+                        prev = ch.to_vec();
+                        (eh, ch)
+                    })
+                    .collect();
+                if tx.send(hashes).is_err() {
+                    return; // the copy failed; the caller rolls back
+                }
+            }
         });
-    }
-    for chunk in rows.chunks(BATCH_ROWS) {
-        diesel::insert_into(revisions::table).values(chunk).execute(conn)?;
+        for (chunk, hashes) in revs.chunks(BATCH_ROWS).zip(rx) {
+            let first_seq = head.seq + 1 + appended.len() as i64;
+            let rows: Vec<RevisionRow> = chunk
+                .iter()
+                .zip(&hashes)
+                .enumerate()
+                .map(|(i, (rev, (eh, ch)))| RevisionRow {
+                    seq: first_seq + i as i64,
+                    entity_kind: rev.kind.as_str(),
+                    entity_id: rev.entity_id,
+                    entity_version: rev.entity_version,
+                    action: rev.action.as_str(),
+                    actor_id: rev.actor_id,
+                    reason: rev.reason,
+                    recorded_at: at,
+                    snapshot: &rev.snapshot,
+                    entry_hash: eh,
+                    chain_hash: ch,
+                })
+                .collect();
+            diesel::copy_from(revisions::table).from_insertable(&rows).execute(conn)?;
+            appended.extend(rows.iter().map(|r| Appended {
+                seq: r.seq,
+                recorded_at: at,
+                entry_hash: r.entry_hash.to_vec(),
+                chain_hash: r.chain_hash.to_vec(),
+            }));
+        }
+        Ok(())
+    })?;
+    if appended.len() != revs.len() {
+        return Err(AppError::internal("ledger::append_batch: the hashing thread stopped early"));
     }
     let last = appended.last().expect("not empty");
     diesel::update(log_head::table)

@@ -1,0 +1,46 @@
+//! The helpers bench/run calls; see bench/README.md.
+
+mod fill;
+mod pgbvars;
+mod record;
+mod report;
+mod synth;
+mod verifybench;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "claimledger-bench", about = "bench/run's helpers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Fill a fresh, migrated database with synthetic data through the ledger's batch append.
+    Fill(fill::FillArgs),
+    /// Time ledger::verify over the whole log against plain SHA-256 over the same bytes.
+    VerifyBench(verifybench::VerifyArgs),
+    /// The fixed values the (c) pgbench scripts bind, as name=value lines.
+    PgbenchVars(pgbvars::PgbVarsArgs),
+    /// Append one measurement (wrk or pgbench output) to the results file.
+    Record(record::RecordArgs),
+    /// Write the results as a markdown table and an SVG chart.
+    Report(report::ReportArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Fill(a) => fill::run(a),
+        Command::VerifyBench(a) => verifybench::run(a),
+        Command::PgbenchVars(a) => pgbvars::run(a),
+        Command::Record(a) => record::run(a),
+        Command::Report(a) => report::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("claimledger-bench: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,134 @@
+//! `verify-bench`: `ledger::verify` over the whole log, against plain SHA-256
+//! over exactly the bytes it hashes (each entry's RFC 8785 text, then the
+//! 64-byte chain input). The reference's bytes are prepared untimed; its
+//! clock runs only around the two digests per revision. Also timed apart,
+//! to show where verification spends its time: reading the rows (query +
+//! decoding the jsonb into values) and canonicalising them.
+
+use std::time::{Duration, Instant};
+
+use claimledger::db::schema::revisions;
+use claimledger::ledger::hash::{Entry, GENESIS, canonical_json, format_timestamp};
+use claimledger::model::Revision;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::fill::Progress;
+
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: String,
+}
+
+const BATCH: i64 = 2_000;
+
+pub fn run(args: VerifyArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let mut conn = PgConnection::establish(&args.database_url)?;
+    let head = claimledger::ledger::head(&mut conn)?;
+    let total = head.seq as u64;
+
+    // Warm the cache the same way for both: one untimed read of the log.
+    let _ = read_all(&mut conn, |_| {})?;
+
+    let mut progress = Progress::new(total, "verify");
+    let started = Instant::now();
+    let report = claimledger::ledger::verify(&mut conn, 1, None, |n, _| progress.set(n))?;
+    let verify = started.elapsed();
+    progress.finish();
+    if !report.ok {
+        return Err(format!("the log does not verify: {report:?}").into());
+    }
+
+    // The reference, and the parts of verification timed apart.
+    let mut fetch = Duration::ZERO;
+    let mut jcs = Duration::ZERO;
+    let mut sha = Duration::ZERO;
+    let mut bytes = 0u64;
+    let mut prev = GENESIS.to_vec();
+    let mut after = 0i64;
+    let mut checked = 0u64;
+    loop {
+        let t = Instant::now();
+        let batch = load(&mut conn, after)?;
+        fetch += t.elapsed();
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        let t = Instant::now();
+        let texts: Vec<Vec<u8>> = batch.iter().map(entry_bytes).collect();
+        jcs += t.elapsed();
+        let t = Instant::now();
+        for (r, text) in batch.iter().zip(&texts) {
+            let eh: [u8; 32] = Sha256::digest(text).into();
+            let mut h = Sha256::new();
+            h.update(&prev);
+            h.update(eh);
+            let ch: [u8; 32] = h.finalize().into();
+            prev.clear();
+            prev.extend_from_slice(&ch);
+            if eh.as_slice() != r.entry_hash.as_slice() || ch.as_slice() != r.chain_hash.as_slice() {
+                return Err(format!("reference hashing disagrees at seq {}", r.seq).into());
+            }
+        }
+        sha += t.elapsed();
+        bytes += texts.iter().map(|t| t.len() as u64 + 64).sum::<u64>();
+        checked += batch.len() as u64;
+    }
+    let per_sec = |d: Duration| checked as f64 / d.as_secs_f64().max(1e-9);
+    println!(
+        "{}",
+        json!({
+            "kind": "verify",
+            "revisions": checked,
+            "verify_seconds": verify.as_secs_f64(),
+            "verify_per_sec": report.checked as f64 / verify.as_secs_f64().max(1e-9),
+            "sha256_seconds": sha.as_secs_f64(),
+            "sha256_per_sec": per_sec(sha),
+            "sha256_mib_per_sec": bytes as f64 / 1048576.0 / sha.as_secs_f64().max(1e-9),
+            "hashed_bytes": bytes,
+            "fetch_seconds": fetch.as_secs_f64(),
+            "fetch_per_sec": per_sec(fetch),
+            "jcs_seconds": jcs.as_secs_f64(),
+            "jcs_per_sec": per_sec(jcs),
+        })
+    );
+    Ok(())
+}
+
+fn load(conn: &mut PgConnection, after: i64) -> QueryResult<Vec<Revision>> {
+    revisions::table
+        .filter(revisions::seq.gt(after))
+        .order(revisions::seq.asc())
+        .limit(BATCH)
+        .select(Revision::as_select())
+        .load(conn)
+}
+
+fn read_all(conn: &mut PgConnection, mut each: impl FnMut(&Revision)) -> QueryResult<u64> {
+    let mut after = 0;
+    let mut n = 0;
+    loop {
+        let batch = load(conn, after)?;
+        let Some(last) = batch.last() else { return Ok(n) };
+        after = last.seq;
+        n += batch.len() as u64;
+        batch.iter().for_each(&mut each);
+    }
+}
+
+/// JCS(entry), exactly what `ledger::verify` hashes for this revision.
+fn entry_bytes(r: &Revision) -> Vec<u8> {
+    let recorded_at = format_timestamp(r.recorded_at);
+    canonical_json(&Entry {
+        entity_kind: &r.entity_kind,
+        entity_id: r.entity_id,
+        entity_version: r.entity_version,
+        action: &r.action,
+        actor_id: r.actor_id,
+        reason: r.reason.as_deref(),
+        recorded_at: &recorded_at,
+        snapshot: &r.snapshot,
+    })
+}
