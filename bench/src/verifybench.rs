@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use claimledger::db::schema::revisions;
-use claimledger::ledger::hash::{Entry, GENESIS, canonical_json, format_timestamp};
+use claimledger::ledger::hash::{Entry, GENESIS, format_timestamp};
 use claimledger::model::Revision;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -121,7 +121,7 @@ fn read_all(conn: &mut PgConnection, mut each: impl FnMut(&Revision)) -> QueryRe
 /// JCS(entry), exactly what `ledger::verify` hashes for this revision.
 fn entry_bytes(r: &Revision) -> Vec<u8> {
     let recorded_at = format_timestamp(r.recorded_at);
-    canonical_json(&Entry {
+    Entry {
         entity_kind: &r.entity_kind,
         entity_id: r.entity_id,
         entity_version: r.entity_version,
@@ -130,5 +130,6 @@ fn entry_bytes(r: &Revision) -> Vec<u8> {
         reason: r.reason.as_deref(),
         recorded_at: &recorded_at,
         snapshot: &r.snapshot,
-    })
+    }
+    .canonical()
 }

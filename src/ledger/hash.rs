@@ -45,12 +45,52 @@ pub fn sha256(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()
 }
 
+/// RFC 8785 canonical JSON of any serializable value.
 pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    serde_jcs::to_vec(value).expect("JSON values always serialize")
+    match serde_json::to_value(value) {
+        Ok(v) => canonical_value(&v),
+        Err(_) => serde_jcs::to_vec(value).expect("JSON values always serialize"),
+    }
+}
+
+pub fn canonical_value(value: &serde_json::Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    super::jcs::write_value(&mut out, value);
+    out
+}
+
+impl Entry<'_> {
+    /// JCS(entry), written field by field: the keys are fixed and already in
+    /// canonical order, so only the snapshot needs sorting.
+    pub fn canonical(&self) -> Vec<u8> {
+        use super::jcs::{write_string, write_value};
+        let mut out = Vec::with_capacity(512);
+        out.extend_from_slice(br#"{"action":"#);
+        write_string(&mut out, self.action);
+        out.extend_from_slice(br#","actor_id":""#);
+        out.extend_from_slice(self.actor_id.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
+        out.extend_from_slice(br#"","entity_id":""#);
+        out.extend_from_slice(self.entity_id.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
+        out.extend_from_slice(br#"","entity_kind":"#);
+        write_string(&mut out, self.entity_kind);
+        out.extend_from_slice(br#","entity_version":"#);
+        out.extend_from_slice(self.entity_version.to_string().as_bytes());
+        out.extend_from_slice(br#","reason":"#);
+        match self.reason {
+            Some(r) => write_string(&mut out, r),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(br#","recorded_at":"#);
+        write_string(&mut out, self.recorded_at);
+        out.extend_from_slice(br#","snapshot":"#);
+        write_value(&mut out, self.snapshot);
+        out.push(b'}');
+        out
+    }
 }
 
 pub fn entry_hash(entry: &Entry<'_>) -> Hash {
-    sha256(&canonical_json(entry))
+    sha256(&entry.canonical())
 }
 
 pub fn chain_hash(prev: &[u8], entry_hash: &[u8]) -> Hash {
@@ -131,6 +171,24 @@ mod tests {
                     String::from_utf8(canonical_json(&whole)).unwrap()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_entry_writer_is_jcs_of_the_entry() {
+        let snapshot = json!({"z": [1, 2.5, "\u{1F600}"], "a": {"b": null}});
+        for reason in [None, Some("a \"reason\"\n")] {
+            let e = Entry {
+                entity_kind: "verdict",
+                entity_id: Uuid::from_u128(1 << 100),
+                entity_version: 12,
+                action: "publish",
+                actor_id: Uuid::from_u128(42),
+                reason,
+                recorded_at: "2026-11-22T01:02:03.000004Z",
+                snapshot: &snapshot,
+            };
+            assert_eq!(e.canonical(), serde_jcs::to_vec(&e).unwrap());
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod append;
 pub mod asof;
 pub mod hash;
+pub mod jcs;
 pub mod verify;
 
 use chrono::{DateTime, Utc};

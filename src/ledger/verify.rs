@@ -180,10 +180,11 @@ impl Verifier {
     }
 }
 
-const BATCH: i64 = 2_000;
+const BATCH: i64 = 5_000;
 
 /// Verifies seqs `from..=to` (to = the head when None) straight from the
 /// database. When the range reaches the head, the head is checked too.
+/// Reading the next batch overlaps with checking the last one (two threads).
 pub fn verify(conn: &mut PgConnection, from: i64, to: Option<i64>, mut progress: impl FnMut(u64, i64)) -> AppResult<VerifyReport> {
     let head = head(conn)?;
     let from = from.max(1);
@@ -198,26 +199,42 @@ pub fn verify(conn: &mut PgConnection, from: i64, to: Option<i64>, mut progress:
             .optional()?
             .unwrap_or_default()
     };
-    let mut verifier = Verifier::new(from, &prev);
-    let mut after = from - 1;
-    while after < to && !verifier.is_bad() {
-        let batch: Vec<Revision> = revisions::table
-            .filter(revisions::seq.gt(after).and(revisions::seq.le(to)))
-            .order(revisions::seq.asc())
-            .limit(BATCH)
-            .select(Revision::as_select())
-            .load(conn)?;
-        if batch.is_empty() {
-            break; // rows up to `to` are missing: the head check below names it
-        }
-        for r in &batch {
-            if !verifier.check_revision(r) {
+    let verifier = Verifier::new(from, &prev);
+    let mut verifier = std::thread::scope(|scope| -> AppResult<Verifier> {
+        let (batches, inbox) = std::sync::mpsc::sync_channel::<Vec<Revision>>(2);
+        let checker = scope.spawn(move || {
+            let mut verifier = verifier;
+            for batch in inbox {
+                for r in &batch {
+                    if !verifier.check_revision(r) {
+                        return verifier; // dropping the inbox stops the reader
+                    }
+                }
+            }
+            verifier
+        });
+        let mut after = from - 1;
+        let mut read = 0u64;
+        while after < to {
+            let batch: Vec<Revision> = revisions::table
+                .filter(revisions::seq.gt(after).and(revisions::seq.le(to)))
+                .order(revisions::seq.asc())
+                .limit(BATCH)
+                .select(Revision::as_select())
+                .load(conn)?;
+            let Some(last) = batch.last().map(|r| r.seq) else { break };
+            after = last;
+            read += batch.len() as u64;
+            if batches.send(batch).is_err() {
                 break;
             }
+            progress(read, to);
         }
-        after = batch.last().map(|r| r.seq).unwrap_or(to);
-        progress(verifier.checked(), to);
-    }
+        drop(batches);
+        checker
+            .join()
+            .map_err(|_| crate::error::AppError::internal("the verifier thread panicked"))
+    })?;
     if to == head.seq && !verifier.is_bad() {
         let beyond: Option<i64> = revisions::table
             .filter(revisions::seq.gt(head.seq))
