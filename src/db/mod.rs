@@ -2,6 +2,7 @@
 //! tests) a private PostgreSQL cluster.
 
 pub mod cluster;
+pub mod prepared;
 pub mod schema;
 
 use std::time::Duration;

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bytea, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+
+use crate::db::prepared::{Bind, Prepared};
+use diesel::sql_types::{BigInt, Bytea, Timestamptz};
 use uuid::Uuid;
 
 use super::hash::{EntryHead, split_entry};
@@ -84,17 +86,21 @@ pub fn append(conn: &mut PgConnection, rev: &NewRevision<'_>) -> AppResult<Appen
         reason: rev.reason,
     };
     let split = split_entry(&head, &rev.snapshot);
-    let appended = diesel::sql_query(APPEND_SQL)
-        .bind::<Bytea, _>(&split.before_time)
-        .bind::<Bytea, _>(&split.after_time)
-        .bind::<Text, _>(rev.kind.as_str())
-        .bind::<SqlUuid, _>(rev.entity_id)
-        .bind::<Int4, _>(rev.entity_version)
-        .bind::<Text, _>(rev.action.as_str())
-        .bind::<SqlUuid, _>(rev.actor_id)
-        .bind::<Nullable<Text>, _>(rev.reason)
-        .bind::<Text, _>(&split.snapshot_text)
-        .get_result::<Appended>(conn)?;
+    let appended = Prepared::new(
+        APPEND_SQL,
+        vec![
+            Bind::Bytea(&split.before_time),
+            Bind::Bytea(&split.after_time),
+            Bind::Text(rev.kind.as_str()),
+            Bind::Uuid(rev.entity_id),
+            Bind::Int(rev.entity_version),
+            Bind::Text(rev.action.as_str()),
+            Bind::Uuid(rev.actor_id),
+            Bind::NullableText(rev.reason),
+            Bind::Text(&split.snapshot_text),
+        ],
+    )
+    .get_result::<Appended>(conn)?;
     Ok(appended)
 }
 

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+
+use crate::db::prepared::{Bind, Prepared};
 use uuid::Uuid;
 
 use crate::db::schema::revisions;
@@ -44,11 +45,12 @@ pub const FAMILY_AT_SQL: &str = "SELECT DISTINCT ON (entity_id) * FROM (
 /// A claim and everything hanging off it (appearances, evidence, verdicts),
 /// each as it stood at `seq`, in the order they were created.
 pub fn claim_family_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<Vec<Revision>> {
-    let mut family: Vec<Revision> = diesel::sql_query(FAMILY_AT_SQL)
-        .bind::<SqlUuid, _>(claim_id)
-        .bind::<Text, _>(claim_id.to_string())
-        .bind::<BigInt, _>(seq)
-        .load(conn)?;
+    let claim_text = claim_id.to_string();
+    let mut family: Vec<Revision> = Prepared::new(
+        FAMILY_AT_SQL,
+        vec![Bind::Uuid(claim_id), Bind::Text(&claim_text), Bind::BigInt(seq)],
+    )
+    .load(conn)?;
     family.sort_by_key(|r| r.seq);
     Ok(family)
 }

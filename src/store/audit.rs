@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+
+use crate::db::prepared::{Bind, Prepared};
+use diesel::sql_types::{Text, Uuid as SqlUuid};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -122,12 +124,17 @@ pub const HISTORY_SQL: &str = "SELECT * FROM (
 /// order, after seq `after`.
 pub fn claim_history(conn: &mut PgConnection, claim_id: Uuid, after: i64, limit: i64) -> AppResult<Vec<HistoryEntry>> {
     super::claims::get(conn, claim_id)?;
-    let page: Vec<Revision> = diesel::sql_query(HISTORY_SQL)
-        .bind::<SqlUuid, _>(claim_id)
-        .bind::<Text, _>(claim_id.to_string())
-        .bind::<BigInt, _>(after)
-        .bind::<BigInt, _>(limit)
-        .load(conn)?;
+    let claim_text = claim_id.to_string();
+    let page: Vec<Revision> = Prepared::new(
+        HISTORY_SQL,
+        vec![
+            Bind::Uuid(claim_id),
+            Bind::Text(&claim_text),
+            Bind::BigInt(after),
+            Bind::BigInt(limit),
+        ],
+    )
+    .load(conn)?;
 
     let mut latest: HashMap<Uuid, serde_json::Value> = HashMap::new();
     let mut out = Vec::with_capacity(page.len());

@@ -335,3 +335,23 @@ fn known_answer_entry_hash() {
         "56637358dfe7f1dc51f82d950a25faaa88864073eb1feda94c5563421eb0bae1"
     );
 }
+
+#[test]
+fn the_append_is_a_prepared_statement_reused_on_a_connection() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let actor_id = actor(&mut conn);
+    for v in 1..=3 {
+        append_one(&mut conn, actor_id, v, Uuid::from_u128(77));
+    }
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let prepared: N =
+        diesel::sql_query("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE '%FROM log_head WHERE id FOR UPDATE%'")
+            .get_result(&mut conn)
+            .unwrap();
+    assert_eq!(prepared.n, 1, "parsed and planned once, executed three times");
+}
