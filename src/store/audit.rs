@@ -154,27 +154,26 @@ pub fn claim_history(conn: &mut PgConnection, claim_id: Uuid, after: i64, limit:
             None => serde_json::json!({}),
         };
         let patch = json_patch::diff(&previous, &r.snapshot);
-        let record = crate::model::RevisionRecord::from(&r);
-        latest.insert(r.entity_id, r.snapshot);
         out.push(HistoryEntry {
-            seq: record.seq,
-            entity_kind: record.entity_kind,
-            entity_id: record.entity_id,
-            entity_version: record.entity_version,
-            action: record.action,
-            actor_id: record.actor_id,
-            reason: record.reason,
-            recorded_at: record.recorded_at,
+            seq: r.seq,
+            entity_kind: r.entity_kind,
+            entity_id: r.entity_id,
+            entity_version: r.entity_version,
+            action: r.action,
+            actor_id: r.actor_id,
+            reason: r.reason,
+            recorded_at: crate::ledger::hash::format_timestamp(r.recorded_at),
             patch,
-            entry_hash: record.entry_hash,
-            chain_hash: record.chain_hash,
+            entry_hash: hex::encode(&r.entry_hash),
+            chain_hash: hex::encode(&r.chain_hash),
         });
+        latest.insert(r.entity_id, r.snapshot);
     }
     Ok(out)
 }
 
 fn from_snapshot<T: serde::de::DeserializeOwned>(r: &Revision) -> AppResult<T> {
-    serde_json::from_value(r.snapshot.clone()).map_err(|e| AppError::internal(format!("snapshot of seq {} does not parse: {e}", r.seq)))
+    T::deserialize(&r.snapshot).map_err(|e| AppError::internal(format!("snapshot of seq {} does not parse: {e}", r.seq)))
 }
 
 /// The claim and its children exactly as they stood at `seq`; None if the
