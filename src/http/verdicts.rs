@@ -101,6 +101,26 @@ pub async fn update(
         .json(VerdictOut::from(v)))
 }
 
+/// What every workflow step may answer (documented once for the four).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum TransitionResponses {
+    #[response(status = 200, description = "the verdict after the step")]
+    Ok(VerdictOut),
+    #[response(status = 401, description = "not authenticated")]
+    Unauthorized(Problem),
+    #[response(status = 403, description = "the role is missing, or this is your own verdict")]
+    Forbidden(Problem),
+    #[response(status = 404, description = "no such verdict")]
+    NotFound(Problem),
+    #[response(status = 409, description = "the verdict is not in a state this step applies to")]
+    Conflict(Problem),
+    #[response(status = 412, description = "If-Match names an older version")]
+    PreconditionFailed(Problem),
+    #[response(status = 422, description = "invalid body (withdraw: reason missing)")]
+    Invalid(Problem),
+}
+
 type Step = fn(&mut PgConnection, &Actor, Uuid, Option<i32>, Option<&str>) -> AppResult<Verdict>;
 
 /// A workflow step: optional If-Match (checked when sent), optional reason,
@@ -127,10 +147,7 @@ async fn transition(
 #[utoipa::path(
     request_body(content = Option<TransitionInput>, description = "optional"),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
-    responses(
-        (status = 200, body = VerdictOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem),
-    ),
+    responses(TransitionResponses),
     security(("bearer" = [])),
     tag = "verdicts"
 )]
@@ -159,10 +176,7 @@ pub async fn submit(
 #[utoipa::path(
     request_body(content = Option<TransitionInput>, description = "optional"),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
-    responses(
-        (status = 200, body = VerdictOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem),
-    ),
+    responses(TransitionResponses),
     security(("bearer" = [])),
     tag = "verdicts"
 )]
@@ -190,10 +204,7 @@ pub async fn publish(
 #[utoipa::path(
     request_body(content = Option<TransitionInput>, description = "optional"),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
-    responses(
-        (status = 200, body = VerdictOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem),
-    ),
+    responses(TransitionResponses),
     security(("bearer" = [])),
     tag = "verdicts"
 )]
@@ -221,10 +232,7 @@ pub async fn reject(
 #[utoipa::path(
     request_body = TransitionInput,
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
-    responses(
-        (status = 200, body = VerdictOut), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem, description = "reason missing"),
-    ),
+    responses(TransitionResponses),
     security(("bearer" = [])),
     tag = "verdicts"
 )]
