@@ -343,7 +343,7 @@ fn claimledger_editor(url: &str) -> (uuid::Uuid, String) {
 }
 
 #[test]
-fn unused_reads_do_not_hold_the_body() {
+fn a_get_with_a_body_is_still_answered() {
     // A GET with a body is still answered (bodies on reads are ignored).
     let app = spawn_app();
     let mut r = app.client.get(app.url("/healthz")).body("ignored").send().unwrap();
