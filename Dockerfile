@@ -3,10 +3,15 @@ FROM rust:1-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock diesel.toml ./
+# The whole workspace's manifests and targets must be there for cargo to
+# read it, though only the service is built.
+COPY bench bench
+COPY examples examples
+COPY tests tests
 COPY src src
 COPY migrations migrations
 COPY seed_articles seed_articles
-RUN cargo build --release --locked
+RUN cargo build --release --locked -p claimledger --bin claimledger
 
 # Runtime stage: the binary, libpq, and the seed corpus.
 FROM debian:bookworm-slim

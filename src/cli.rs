@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use diesel::pg::PgConnection;
 
 use crate::app::Application;
-use crate::auth::{TokenKeys, bootstrap, password};
+use crate::auth::{TokenKeys, password};
+use crate::bootstrap;
 use crate::config::{Config, Environment};
 use crate::db::{self, cluster::LocalCluster};
 use crate::error::{AppError, AppResult};
@@ -73,6 +74,9 @@ pub enum Command {
         #[arg(long)]
         username: String,
     },
+    /// Transparency: `log keygen`, `witness serve`, `witness vkey`.
+    #[command(flatten)]
+    Tlog(crate::witness::cli::TlogCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -139,6 +143,7 @@ pub fn run() -> CliResult {
         } => verify(&config, file, compare_db, state, from_seq, to_seq),
         Command::Export { after_seq } => with_database(&config, |conn| export(conn, after_seq)),
         Command::Editor(command) => with_database(&config, |conn| editor_command(conn, command)),
+        Command::Tlog(command) => crate::witness::cli::run(command),
         Command::Token { username } => with_database(&config, |conn| {
             let candidate = store::editors::login_candidate(conn, &username)?
                 .filter(|c| c.active && !c.roles.is_empty())
@@ -155,10 +160,16 @@ fn with_database(config: &Config, f: impl FnOnce(&mut PgConnection) -> AppResult
     let (url, cluster) = database(config)?;
     let result = db::connect(&url).and_then(|mut conn| {
         db::migrate(&mut conn)?;
-        f(&mut conn)
+        f(&mut conn)?;
+        // What the command wrote is in the log before it says it is done.
+        store::sequencer::settle(&mut conn, std::time::Duration::from_secs(60))
     });
     stop_if_started(cluster);
     Ok(result?)
+}
+
+fn role_list(roles: &[crate::model::Role]) -> String {
+    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
 }
 
 /// The password from stdin, or a generated one that is printed once.
@@ -195,7 +206,8 @@ fn editor_command(conn: &mut PgConnection, command: EditorCommand) -> AppResult<
                 },
                 None,
             )?;
-            println!("created {} ({}) with roles {}", editor.username, editor.id, editor.roles.join(","));
+            let editor = editor.value;
+            println!("created {} ({}) with roles {}", editor.username, editor.id, role_list(&editor.roles));
             if generated {
                 println!("password: {password}");
             }
@@ -203,17 +215,17 @@ fn editor_command(conn: &mut PgConnection, command: EditorCommand) -> AppResult<
         EditorCommand::List => {
             println!("{:<24} {:<36} {:<8} roles", "username", "id", "active");
             for e in store::editors::list(conn)? {
-                println!("{:<24} {:<36} {:<8} {}", e.username, e.id, e.active, e.roles.join(","));
+                println!("{:<24} {:<36} {:<8} {}", e.username, e.id, e.active, role_list(&e.roles));
             }
         }
         EditorCommand::Deactivate { username, reason } => {
             let e = store::editors::deactivate(conn, SYSTEM_ACTOR, &username, reason.as_deref())?;
-            println!("deactivated {}", e.username);
+            println!("deactivated {}", e.value.username);
         }
         EditorCommand::SetPassword { username, password_stdin } => {
             let (password, generated) = new_password(password_stdin)?;
             let e = store::editors::set_password(conn, SYSTEM_ACTOR, &username, password::hash_password(&password)?)?;
-            println!("password set for {}", e.username);
+            println!("password set for {}", e.value.username);
             if generated {
                 println!("password: {password}");
             }
@@ -256,12 +268,18 @@ fn stop_if_started(cluster: Option<LocalCluster>) {
     }
 }
 
-fn serve(config: Config, seed_dir: Option<PathBuf>) -> CliResult {
+fn serve(mut config: Config, seed_dir: Option<PathBuf>) -> CliResult {
     let (url, cluster) = database(&config)?;
+    config.database_url = Some(url.clone());
     let mut conn = db::connect(&url)?;
     let applied = db::migrate(&mut conn)?;
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
+    }
+    let upgraded = store::upgrade::editorial_model(&mut conn)?;
+    if upgraded.claims > 0 {
+        store::sequencer::settle(&mut conn, std::time::Duration::from_secs(300))?;
+        tracing::info!(claims = upgraded.claims, appearances = upgraded.appearances, "recorded claimant records and appearance kinds for older claims");
     }
     if let Some(dir) = seed_dir.filter(|_| config.seed_on_empty) {
         seed_if_empty(&mut conn, &dir)?;
@@ -302,7 +320,13 @@ fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {
 
 /// Prints the report as JSON; a failed check is an error (exit code 1).
 fn report<T: serde::Serialize>(value: &T, ok: bool) -> CliResult {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value)?;
+    // A closed pipe (`| head`) is the reader's choice, not a failure to report.
+    match writeln!(std::io::stdout(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
+    }
     if ok { Ok(()) } else { Err("verification failed".into()) }
 }
 
@@ -310,14 +334,14 @@ fn verify(config: &Config, file: Option<PathBuf>, compare_db: bool, state: bool,
     if let Some(path) = file {
         let open = || std::fs::File::open(&path).map(std::io::BufReader::new);
         let bar = progress_bar(None, "verifying export");
-        let result = crate::ledger::verify::verify_export(open()?, |n| bar.set_position(n));
+        let result = store::log::verify_export(open()?, |n| bar.set_position(n));
         bar.finish_and_clear();
         if !compare_db {
             return report(&result, result.ok);
         }
         let mut differs = None;
         with_database(config, |conn| {
-            differs = store::audit::first_difference(conn, open().map_err(AppError::internal)?)?;
+            differs = store::revisions::first_difference(conn, open().map_err(AppError::internal)?)?;
             Ok(())
         })?;
         let ok = result.ok && differs.is_none();
@@ -327,13 +351,13 @@ fn verify(config: &Config, file: Option<PathBuf>, compare_db: bool, state: bool,
     with_database(config, |conn| {
         if state {
             let bar = progress_bar(None, "checking projections");
-            let r = store::audit::verify_state(conn, 100, |n| bar.set_position(n))?;
+            let r = store::state::verify_state(conn, 100, |n| bar.set_position(n))?;
             bar.finish_and_clear();
             outcome = Some((serde_json::to_value(&r).map_err(AppError::internal)?, r.ok));
         } else {
-            let head = crate::ledger::head(conn)?;
+            let head = store::log::head(conn)?;
             let bar = progress_bar(Some(to.unwrap_or(head.seq).min(head.seq).max(0) as u64), "verifying log");
-            let r = crate::ledger::verify(conn, from, to, |n, _| bar.set_position(n))?;
+            let r = store::log::verify(conn, from, to, |n, _| bar.set_position(n))?;
             bar.finish_and_clear();
             outcome = Some((serde_json::to_value(&r).map_err(AppError::internal)?, r.ok));
         }
@@ -346,20 +370,15 @@ fn verify(config: &Config, file: Option<PathBuf>, compare_db: bool, state: bool,
 /// Streams revisions after `after` up to the current head to stdout.
 fn export(conn: &mut PgConnection, after: i64) -> AppResult<()> {
     use std::io::Write;
-    let upto = crate::ledger::head(conn)?.seq;
+    let upto = store::log::head(conn)?.seq;
     let bar = progress_bar(Some(upto.saturating_sub(after).max(0) as u64), "exporting");
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut last = after;
-    loop {
-        let batch = store::audit::export_batch(conn, last, upto, 5_000)?;
-        let Some(end) = batch.last().map(|r| r.seq) else { break };
-        for r in &batch {
-            serde_json::to_writer(&mut out, &crate::model::RevisionRecord::from(r)).map_err(AppError::internal)?;
-            out.write_all(b"\n").map_err(AppError::internal)?;
-        }
-        bar.inc(batch.len() as u64);
-        last = end;
-    }
+    let read = |after| store::log::batch(conn, after, upto, 5_000);
+    let sink = |lines: Vec<u8>, n: usize| {
+        bar.inc(n as u64);
+        out.write_all(&lines).map(|_| true).map_err(AppError::internal)
+    };
+    store::log::export(after, upto, read, sink)?;
     out.flush().map_err(AppError::internal)?;
     bar.finish_and_clear();
     Ok(())

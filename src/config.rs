@@ -79,6 +79,19 @@ pub struct PublicSettings {
     pub org_name: String,
     pub org_url: Option<String>,
     pub cache_max_age: u32,
+    /// Memory for public reads kept in memory, MiB.
+    pub cache_max_mb: usize,
+}
+
+impl PublicSettings {
+    /// What ClaimReview rendering needs to know.
+    pub fn publisher(&self) -> crate::model::factcheck::Publisher {
+        crate::model::factcheck::Publisher {
+            base_url: self.base_url.clone(),
+            org_name: self.org_name.clone(),
+            org_url: self.org_url.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -94,6 +107,17 @@ pub struct Config {
     pub log_format: LogFormat,
     pub public: PublicSettings,
     pub seed_on_empty: bool,
+    /// How long a write waits for its revisions to be sequenced before it
+    /// answers 503 (committed, not yet in the log).
+    pub write_wait: Duration,
+    /// How often the sequencer looks for writes made on other servers.
+    pub sequencer_poll: Duration,
+    /// Whether this server may sequence the log (one does at a time).
+    pub sequencer: bool,
+    /// A streaming standby for public and audit reads.
+    pub replica_url: Option<String>,
+    /// A standby further behind than this is not read from.
+    pub replica_max_lag: Duration,
 }
 
 impl Config {
@@ -128,6 +152,12 @@ impl Config {
         if let Some(url) = &database_url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(bad("DATABASE_URL", "expected a postgres:// or postgresql:// URL"));
+            }
+        }
+        let replica_url = get("CLAIMLEDGER_REPLICA_URL");
+        if let Some(url) = &replica_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(bad("CLAIMLEDGER_REPLICA_URL", "expected a postgres:// or postgresql:// URL"));
             }
         }
         let secret = match get("CLAIMLEDGER_JWT_SECRET") {
@@ -167,6 +197,11 @@ impl Config {
             Some("false") | Some("0") => false,
             Some(other) => return Err(bad("CLAIMLEDGER_SEED_ON_EMPTY", format!("expected true or false, got '{other}'"))),
         };
+        let sequencer = match get("CLAIMLEDGER_SEQUENCER").as_deref() {
+            None | Some("true") | Some("1") => true,
+            Some("false") | Some("0") => false,
+            Some(other) => return Err(bad("CLAIMLEDGER_SEQUENCER", format!("expected true or false, got '{other}'"))),
+        };
         let base_url = get("CLAIMLEDGER_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}"));
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(bad("CLAIMLEDGER_PUBLIC_URL", "expected an http:// or https:// URL"));
@@ -196,8 +231,14 @@ impl Config {
                 org_name: get("CLAIMLEDGER_ORG_NAME").unwrap_or_else(|| "claimledger".into()),
                 org_url: get("CLAIMLEDGER_ORG_URL"),
                 cache_max_age: number::<u32>(&get, "CLAIMLEDGER_CACHE_MAX_AGE", 60, 0, 86_400)?,
+                cache_max_mb: number::<usize>(&get, "CLAIMLEDGER_CACHE_MAX_MB", 64, 1, 65_536)?,
             },
             seed_on_empty,
+            write_wait: Duration::from_millis(number(&get, "CLAIMLEDGER_WRITE_WAIT_MS", 5_000, 10, 60_000)?),
+            sequencer_poll: Duration::from_millis(number(&get, "CLAIMLEDGER_SEQUENCER_POLL_MS", 5, 1, 1_000)?),
+            sequencer,
+            replica_url,
+            replica_max_lag: Duration::from_millis(number(&get, "CLAIMLEDGER_REPLICA_MAX_LAG_MS", 1_000, 0, 600_000)?),
         })
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -15,3 +16,5 @@ pub mod model;
 pub mod seed;
 pub mod store;
 pub mod telemetry;
+pub mod tlog;
+pub mod witness;

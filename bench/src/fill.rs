@@ -1,8 +1,9 @@
-//! `fill`: the synthetic data set, written the way a bulk import would write
-//! it — projection rows in multi-row INSERTs, and their revisions through
-//! `ledger::append_batch` (many revisions under one head lock), a chunk per
-//! transaction. A second thread prepares the next chunk (rows and
-//! snapshots) while the current one is written.
+//! `fill`: the synthetic data set, written the way a bulk import writes it
+//! — through `store::import` (projection rows by COPY, revisions as one
+//! pending group per chunk), a chunk per transaction, then sequenced by the
+//! same sequencer as every write (`store::sequencer::settle`). A second
+//! thread prepares the next chunk (rows and snapshots) while the current
+//! one is written.
 //!
 //! Creates go first, claim by claim (a claim, its appearance, evidence and
 //! verdicts); then the updates in rounds (every entity's 2nd version, then
@@ -16,9 +17,10 @@ use std::path::PathBuf;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::Instant;
 
-use claimledger::db::schema::{appearances, articles, claims, editors, evidence, verdicts};
-use claimledger::ledger::{NewRevision, append_batch};
-use claimledger::model::{Action, Appearance, Article, Claim, EntityKind, Evidence, Verdict};
+use claimledger::db::schema::{claims, editors};
+use claimledger::ledger::NewRevision;
+use claimledger::model::{Action, EntityKind};
+use claimledger::store::import::Import;
 use claimledger::store;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -55,17 +57,9 @@ pub struct FillArgs {
     pub manifest: PathBuf,
 }
 
-#[derive(Default)]
-struct Chunk {
-    articles: Vec<Article>,
-    claims: Vec<Claim>,
-    appearances: Vec<Appearance>,
-    evidence: Vec<Evidence>,
-    verdicts: Vec<Verdict>,
-    revisions: Vec<NewRevision<'static>>,
-}
+type Chunk = Import;
 
-fn rev<T: serde::Serialize>(kind: EntityKind, row: &T, id: Uuid, version: i32, action: Action, actor: Uuid) -> NewRevision<'static> {
+fn rev<T: serde::Serialize>(kind: EntityKind, row: &T, id: Uuid, version: i32, action: Action, actor: Uuid) -> NewRevision {
     NewRevision {
         kind,
         entity_id: id,
@@ -73,8 +67,8 @@ fn rev<T: serde::Serialize>(kind: EntityKind, row: &T, id: Uuid, version: i32, a
         action,
         actor_id: actor,
         reason: match action {
-            Action::Supersede => Some("superseded by a newer verdict"),
-            Action::Update => Some("synthetic edit"),
+            Action::Supersede => Some("superseded by a newer verdict".to_string()),
+            Action::Update => Some("synthetic edit".to_string()),
             _ => None,
         },
         snapshot: serde_json::to_value(row).expect("rows serialize"),
@@ -173,140 +167,6 @@ fn produce(plan: &Plan, actors: &Actors, args_chunk: u64, batch: usize, tx: Sync
     }
 }
 
-/// Rows per multi-row INSERT (at most 15 parameters a row, under 65,535).
-const ROWS: usize = 1_000;
-
-/// Writes one chunk; returns the time spent on projection rows and on the append.
-fn write(conn: &mut PgConnection, chunk: &Chunk) -> claimledger::error::AppResult<(f64, f64)> {
-    let started = Instant::now();
-    for rows in chunk.articles.chunks(ROWS) {
-        let values: Vec<_> = rows
-            .iter()
-            .map(|a| {
-                (
-                    articles::id.eq(a.id),
-                    articles::version.eq(a.version),
-                    articles::slug.eq(&a.slug),
-                    articles::title.eq(&a.title),
-                    articles::publisher.eq(&a.publisher),
-                    articles::url.eq(&a.url),
-                    articles::published_on.eq(a.published_on),
-                    articles::language.eq(&a.language),
-                    articles::body.eq(&a.body),
-                    articles::body_sha256.eq(&a.body_sha256),
-                    articles::created_at.eq(a.created_at),
-                    articles::updated_at.eq(a.updated_at),
-                )
-            })
-            .collect();
-        diesel::insert_into(articles::table).values(values).execute(conn)?;
-    }
-    for rows in chunk.claims.chunks(ROWS) {
-        let values: Vec<_> = rows
-            .iter()
-            .map(|c| {
-                (
-                    claims::id.eq(c.id),
-                    claims::version.eq(c.version),
-                    claims::statement.eq(&c.statement),
-                    claims::claimant.eq(&c.claimant),
-                    claims::claimed_on.eq(c.claimed_on),
-                    claims::language.eq(&c.language),
-                    claims::tags.eq(&c.tags),
-                    claims::status.eq(&c.status),
-                    claims::created_at.eq(c.created_at),
-                    claims::updated_at.eq(c.updated_at),
-                )
-            })
-            .collect();
-        diesel::insert_into(claims::table).values(values).execute(conn)?;
-    }
-    for rows in chunk.appearances.chunks(ROWS) {
-        let values: Vec<_> = rows
-            .iter()
-            .map(|a| {
-                (
-                    appearances::id.eq(a.id),
-                    appearances::version.eq(a.version),
-                    appearances::claim_id.eq(a.claim_id),
-                    appearances::article_id.eq(a.article_id),
-                    appearances::exact.eq(&a.exact),
-                    appearances::prefix.eq(&a.prefix),
-                    appearances::suffix.eq(&a.suffix),
-                    appearances::start_pos.eq(a.start_pos),
-                    appearances::end_pos.eq(a.end_pos),
-                    appearances::status.eq(&a.status),
-                    appearances::created_at.eq(a.created_at),
-                    appearances::updated_at.eq(a.updated_at),
-                )
-            })
-            .collect();
-        diesel::insert_into(appearances::table).values(values).execute(conn)?;
-    }
-    for rows in chunk.evidence.chunks(ROWS) {
-        let values: Vec<_> = rows
-            .iter()
-            .map(|e| {
-                (
-                    (
-                        evidence::id.eq(e.id),
-                        evidence::version.eq(e.version),
-                        evidence::claim_id.eq(e.claim_id),
-                        evidence::stance.eq(&e.stance),
-                        evidence::summary.eq(&e.summary),
-                        evidence::article_id.eq(e.article_id),
-                        evidence::exact.eq(&e.exact),
-                        evidence::prefix.eq(&e.prefix),
-                    ),
-                    (
-                        evidence::suffix.eq(&e.suffix),
-                        evidence::start_pos.eq(e.start_pos),
-                        evidence::end_pos.eq(e.end_pos),
-                        evidence::url.eq(&e.url),
-                        evidence::title.eq(&e.title),
-                        evidence::status.eq(&e.status),
-                        evidence::created_at.eq(e.created_at),
-                        evidence::updated_at.eq(e.updated_at),
-                    ),
-                )
-            })
-            .collect();
-        diesel::insert_into(evidence::table).values(values).execute(conn)?;
-    }
-    for rows in chunk.verdicts.chunks(ROWS) {
-        let values: Vec<_> = rows
-            .iter()
-            .map(|v| {
-                (
-                    (
-                        verdicts::id.eq(v.id),
-                        verdicts::version.eq(v.version),
-                        verdicts::claim_id.eq(v.claim_id),
-                        verdicts::rating.eq(&v.rating),
-                        verdicts::headline.eq(&v.headline),
-                        verdicts::summary.eq(&v.summary),
-                        verdicts::evidence_ids.eq(&v.evidence_ids),
-                        verdicts::status.eq(&v.status),
-                    ),
-                    (
-                        verdicts::author_id.eq(v.author_id),
-                        verdicts::reviewer_id.eq(v.reviewer_id),
-                        verdicts::published_at.eq(v.published_at),
-                        verdicts::superseded_at.eq(v.superseded_at),
-                        verdicts::withdrawn_at.eq(v.withdrawn_at),
-                        verdicts::created_at.eq(v.created_at),
-                        verdicts::updated_at.eq(v.updated_at),
-                    ),
-                )
-            })
-            .collect();
-        diesel::insert_into(verdicts::table).values(values).execute(conn)?;
-    }
-    let rows = started.elapsed().as_secs_f64();
-    append_batch(conn, &chunk.revisions)?;
-    Ok((rows, started.elapsed().as_secs_f64() - rows))
-}
-
 /// A bar on a terminal; a line every 10% otherwise (CI logs).
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
@@ -390,15 +250,10 @@ pub fn run(args: FillArgs) -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let mut progress = Progress::new(plan.revisions, "fill");
     let mut written = 0u64;
-    let (mut rows_secs, mut append_secs, mut commit_secs) = (0.0, 0.0, 0.0);
     std::thread::scope(|s| -> Result<(), Box<dyn std::error::Error>> {
         let producer = s.spawn(|| produce(&plan, &actors, args.chunk_claims, args.batch, tx));
         for chunk in rx {
-            let t = Instant::now();
-            let (r, a) = store::transaction(&mut conn, |c| write(c, &chunk))?;
-            rows_secs += r;
-            append_secs += a;
-            commit_secs += t.elapsed().as_secs_f64() - r - a;
+            store::import::import(&mut conn, &chunk)?;
             written += chunk.revisions.len() as u64;
             progress.set(written);
         }
@@ -406,6 +261,11 @@ pub fn run(args: FillArgs) -> Result<(), Box<dyn std::error::Error>> {
         Ok(())
     })?;
     progress.finish();
+    let import_secs = started.elapsed().as_secs_f64();
+    // The sequencer takes the pending groups: seqs, hashes, the public set.
+    let sequencing = Instant::now();
+    store::sequencer::settle(&mut conn, std::time::Duration::from_secs(3_600))?;
+    let sequence_secs = sequencing.elapsed().as_secs_f64();
     let secs = started.elapsed().as_secs_f64();
     let head = claimledger::ledger::head(&mut conn)?;
     if (head.seq - head_before) as u64 != plan.revisions || written != plan.revisions {
@@ -446,9 +306,9 @@ pub fn run(args: FillArgs) -> Result<(), Box<dyn std::error::Error>> {
             "claims": plan.claims, "evidence": plan.evidence, "verdicts": plan.verdicts,
             "articles": plan.articles, "appearances": plan.claims,
             "published_claims": plan.published_claims,
-            "projection_rows_seconds": rows_secs,
-            "append_batch_seconds": append_secs,
-            "begin_commit_seconds": commit_secs,
+            "import_seconds": import_secs,
+            "sequence_seconds": sequence_secs,
+            "sequenced_per_sec": plan.revisions as f64 / sequence_secs,
         })
     );
     Ok(())

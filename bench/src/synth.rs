@@ -8,6 +8,7 @@
 //! the same ids in SQL (`bench/sql/README.md`).
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use claimledger::model::VerdictStatus;
 use claimledger::model::{Action, Appearance, Article, Claim, EntityKind, Evidence, Rating, Verdict};
 use serde::Serialize;
 use uuid::Uuid;
@@ -611,7 +612,7 @@ pub fn claim(n: u64, v: u64) -> Claim {
         claimed_on: NaiveDate::from_ymd_opt(2024, 1 + (n % 12) as u32, 1 + (n % 28) as u32),
         language: "en".into(),
         tags,
-        status: "active".into(),
+        status: claimledger::model::claim::ClaimStatus::Active,
         created_at: at,
         updated_at: at_version(at, v),
     }
@@ -631,7 +632,7 @@ pub fn appearance(plan: &Plan, articles: &Articles, c: u64) -> Appearance {
         suffix: String::new(),
         start_pos: start,
         end_pos: end,
-        status: "active".into(),
+        status: claimledger::model::appearance::AppearanceStatus::Active,
         created_at: at,
         updated_at: at,
     }
@@ -663,7 +664,7 @@ pub fn evidence(plan: &Plan, articles: &Articles, n: u64, v: u64) -> Evidence {
         id: id(KIND_EVIDENCE, n),
         version: v as i32,
         claim_id: id(KIND_CLAIM, c),
-        stance: stance.into(),
+        stance: claimledger::model::evidence::Stance::parse(stance).expect("a stance"),
         summary,
         article_id,
         exact: exact.clone(),
@@ -673,7 +674,7 @@ pub fn evidence(plan: &Plan, articles: &Articles, n: u64, v: u64) -> Evidence {
         end_pos: end,
         url,
         title,
-        status: "active".into(),
+        status: claimledger::model::evidence::EvidenceStatus::Active,
         created_at: at,
         updated_at: at_version(at, v),
     }
@@ -712,11 +713,11 @@ pub fn verdict(plan: &Plan, actors: &Actors, n: u64, v: u64) -> (Verdict, Action
         id: id(KIND_VERDICT, n),
         version: v as i32,
         claim_id: id(KIND_CLAIM, c),
-        rating: rating.as_str().into(),
+        rating,
         headline: format!("Verdict {n} (edit {edit}): {}", words(n + 5_000_000, 6)),
         summary: format!("{} Edit {edit}.", words(n + 6_000_000, 40)),
         evidence_ids,
-        status: status.into(),
+        status: VerdictStatus::parse(status).expect("a status"),
         author_id: actors.editor,
         reviewer_id: published.then_some(actors.reviewer),
         published_at,

@@ -8,7 +8,8 @@
 use std::time::{Duration, Instant};
 
 use claimledger::db::schema::revisions;
-use claimledger::ledger::hash::{Entry, GENESIS, format_timestamp};
+use claimledger::ledger::hash::{Entry, GENESIS};
+use claimledger::model::format_timestamp;
 use claimledger::model::Revision;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -122,10 +123,10 @@ fn read_all(conn: &mut PgConnection, mut each: impl FnMut(&Revision)) -> QueryRe
 fn entry_bytes(r: &Revision) -> Vec<u8> {
     let recorded_at = format_timestamp(r.recorded_at);
     Entry {
-        entity_kind: &r.entity_kind,
+        entity_kind: r.entity_kind.as_str(),
         entity_id: r.entity_id,
         entity_version: r.entity_version,
-        action: &r.action,
+        action: r.action.as_str(),
         actor_id: r.actor_id,
         reason: r.reason.as_deref(),
         recorded_at: &recorded_at,

@@ -1,10 +1,7 @@
-//! Authentication: password hashes, access tokens, the request identity, and
-//! development-mode bootstrap.
+//! Authentication primitives: password hashes and access tokens. No I/O
+//! beyond what hashing needs; the request extractor lives in `http::bearer`.
 
-pub mod bootstrap;
-pub mod identity;
 pub mod jwt;
 pub mod password;
 
-pub use identity::Bearer;
 pub use jwt::{Claims, TokenKeys};

@@ -36,7 +36,7 @@ pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
 
 /// A strong generated password: 128 random bits, as 32 hex characters.
 pub fn generate_password() -> String {
-    crate::db::cluster::random_hex(16)
+    crate::model::digest::random_hex(16)
 }
 
 #[cfg(test)]

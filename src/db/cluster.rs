@@ -139,7 +139,7 @@ impl LocalCluster {
         fs::set_permissions(&data, fs::Permissions::from_mode(0o700)).map_err(|e| failed("cannot set data directory mode", e))?;
         self.chown(&data)?;
 
-        let password = random_hex(24);
+        let password = crate::model::digest::random_hex(24);
         write_private(&self.root.join("pg-password"), &password).map_err(|e| failed("cannot write pg-password", e))?;
         // initdb reads the password from a file it can open as the postgres user.
         let pwfile = self.root.join("pg-password.initdb");
@@ -301,12 +301,6 @@ fn free_port() -> Result<u16, ClusterError> {
         .local_addr()
         .map(|a| a.port())
         .map_err(|e| failed("cannot find a free port", e))
-}
-
-pub fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::fill(buf.as_mut_slice());
-    hex::encode(buf)
 }
 
 /// Writes a file only its owner can read (0600).

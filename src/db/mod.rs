@@ -2,7 +2,9 @@
 //! tests) a private PostgreSQL cluster.
 
 pub mod cluster;
-pub mod prepared;
+pub mod notify;
+pub mod replica;
+pub mod sql;
 pub mod schema;
 
 use std::time::Duration;
@@ -27,6 +29,24 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 pub struct PgConn {
     pub conn: PgConnection,
     pub broken: bool,
+}
+
+impl PgConn {
+    /// Runs `f` on the connection. An `Unavailable` error means the
+    /// connection may be gone: it is marked broken and leaves the pool.
+    /// The one place that decides so.
+    pub fn run<T>(&mut self, f: impl FnOnce(&mut PgConnection) -> AppResult<T>) -> AppResult<T> {
+        let result = f(&mut self.conn);
+        if matches!(result, Err(AppError::Unavailable(_))) {
+            self.broken = true;
+        }
+        result
+    }
+}
+
+/// Runs `f` with a connection from the pool (503 when none comes in time).
+pub fn with_pooled<T>(pool: &PgPool, f: impl FnOnce(&mut PgConnection) -> AppResult<T>) -> AppResult<T> {
+    pool.get().map_err(AppError::from)?.run(f)
 }
 
 pub struct Manager(ConnectionManager<PgConnection>);

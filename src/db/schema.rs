@@ -20,6 +20,9 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        kind -> Text,
+        translated -> Bool,
+        original_language -> Nullable<Text>,
     }
 }
 
@@ -41,6 +44,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    claimants (id) {
+        id -> Uuid,
+        version -> Int4,
+        name -> Text,
+        kind -> Text,
+        role -> Nullable<Text>,
+        same_as -> Array<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::Tsvector;
 
@@ -56,6 +72,10 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         search -> Tsvector,
+        claimant_id -> Nullable<Uuid>,
+        claimed_on_precision -> Text,
+        claimed_on_note -> Nullable<Text>,
+        merged_into -> Nullable<Uuid>,
     }
 }
 
@@ -95,6 +115,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    feed_items (seq) {
+        seq -> Int8,
+        claim_id -> Uuid,
+        change -> Text,
+        verdict_id -> Nullable<Uuid>,
+        factcheck -> Nullable<Text>,
+        hidden -> Bool,
+        merged_into -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     idempotency_keys (actor_id, key) {
         actor_id -> Uuid,
         key -> Text,
@@ -103,6 +135,16 @@ diesel::table! {
         location -> Nullable<Text>,
         body -> Jsonb,
         created_at -> Timestamptz,
+        etag_version -> Nullable<Int4>,
+        log_entity_id -> Nullable<Uuid>,
+        log_entity_version -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    log_derived (id) {
+        id -> Bool,
+        public_seq -> Int8,
     }
 }
 
@@ -124,6 +166,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    pending_revisions (grp, ord) {
+        grp -> Int8,
+        ord -> Int4,
+        entity_kind -> Text,
+        entity_id -> Uuid,
+        entity_version -> Int4,
+        action -> Text,
+        actor_id -> Uuid,
+        reason -> Nullable<Text>,
+        before_time -> Bytea,
+        after_time -> Bytea,
+        snapshot -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    public_factchecks (claim_id) {
+        claim_id -> Uuid,
+        seq -> Int8,
+        verdict_id -> Uuid,
+        published_at -> Timestamptz,
+        rating -> Text,
+        claimant -> Text,
+        language -> Text,
+        article_ids -> Array<Uuid>,
+        search -> Tsvector,
+        body -> Text,
+        aggregate -> Jsonb,
+        claimant_id -> Nullable<Uuid>,
+        statement -> Text,
+    }
+}
+
+diesel::table! {
     revisions (seq) {
         seq -> Int8,
         entity_kind -> Text,
@@ -140,9 +219,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    use diesel::sql_types::*;
-    use super::sql_types::Tsvector;
-
     verdicts (id) {
         id -> Uuid,
         version -> Int4,
@@ -159,27 +235,33 @@ diesel::table! {
         withdrawn_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
-        factcheck_search -> Tsvector,
     }
 }
 
 diesel::joinable!(appearances -> articles (article_id));
 diesel::joinable!(appearances -> claims (claim_id));
+diesel::joinable!(claims -> claimants (claimant_id));
 diesel::joinable!(evidence -> articles (article_id));
 diesel::joinable!(evidence -> claims (claim_id));
 diesel::joinable!(idempotency_keys -> editors (actor_id));
+diesel::joinable!(pending_revisions -> editors (actor_id));
 diesel::joinable!(revisions -> editors (actor_id));
 diesel::joinable!(verdicts -> claims (claim_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     appearances,
     articles,
+    claimants,
     claims,
     editors,
     evidence,
+    feed_items,
     idempotency_keys,
+    log_derived,
     log_head,
     login_failures,
+    pending_revisions,
+    public_factchecks,
     revisions,
     verdicts,
 );

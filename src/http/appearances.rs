@@ -1,14 +1,14 @@
 //! /v1/claims/{id}/appearances: where a claim is quoted.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use uuid::Uuid;
 
 use super::json::JsonBody;
-use super::write::{post, response};
+use super::write::{created, post};
 use super::{Allow, AppState};
-use crate::auth::Bearer;
-use crate::error::{AppResult, Problem};
+use crate::http::Bearer;
+use crate::error::AppResult;
+use super::problem::Problem;
 use crate::model::Role;
 use crate::model::appearance::{AppearanceInput, AppearanceOut, NewAppearance};
 use crate::store;
@@ -42,11 +42,10 @@ pub async fn create(
         &req,
         bearer,
         Allow::AnyOf(&[Role::Editor]),
-        body.digest,
+        &body.raw,
         move |conn, actor| {
             let a = store::appearances::add(conn, actor, claim_id, &new, reason.as_deref())?;
-            let location = format!("/v1/claims/{claim_id}#appearance-{}", a.id);
-            response(StatusCode::CREATED, &AppearanceOut::from(a), Some(location))
+            created(a, |id| format!("/v1/claims/{claim_id}#appearance-{id}"), AppearanceOut::from)
         },
     )
     .await

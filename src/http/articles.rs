@@ -1,14 +1,15 @@
 //! /v1/articles: editors add articles; anyone may read them.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use uuid::Uuid;
 
 use super::json::JsonBody;
-use super::write::{PageParams, Paged, etag, paged, post, response};
+use super::paging::{PageParams, Paged, id_cursor};
+use super::write::{created, etag, post};
 use super::{Allow, AppState, with_conn};
-use crate::auth::Bearer;
-use crate::error::{AppResult, Problem};
+use crate::http::Bearer;
+use crate::error::AppResult;
+use super::problem::Problem;
 use crate::model::Role;
 use crate::model::article::{ArticleInput, ArticleOut, NewArticle};
 use crate::store;
@@ -33,11 +34,10 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, bearer: Bearer
         &req,
         bearer,
         Allow::AnyOf(&[Role::Editor]),
-        body.digest,
+        &body.raw,
         move |conn, actor| {
             let a = store::articles::create(conn, actor, new, reason.as_deref())?;
-            let location = format!("/v1/articles/{}", a.id);
-            response(StatusCode::CREATED, &ArticleOut::new(a, true), Some(location))
+            created(a, |id| format!("/v1/articles/{id}"), |a| ArticleOut::new(a, true))
         },
     )
     .await
@@ -47,9 +47,9 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, bearer: Bearer
 #[utoipa::path(params(PageParams), responses((status = 200, body = Paged<ArticleOut>), (status = 422, body = Problem)), tag = "articles")]
 #[get("/v1/articles")]
 pub async fn list(state: web::Data<AppState>, params: web::Query<PageParams>) -> AppResult<HttpResponse> {
-    let page = params.page()?;
+    let page = params.by_id()?;
     let rows = with_conn(&state, move |conn| store::articles::list(conn, page)).await?;
-    Ok(HttpResponse::Ok().json(paged(rows, page.limit, |a| a.id, |a| ArticleOut::new(a, false))))
+    Ok(HttpResponse::Ok().json(Paged::of(rows, page.limit, |a| id_cursor(a.id), |a| ArticleOut::new(a, false))))
 }
 
 /// One article, with its body.

@@ -41,8 +41,8 @@ fn bad_credentials() -> AppError {
     request_body = LoginIn,
     responses(
         (status = 200, body = TokenOut),
-        (status = 401, body = crate::error::Problem, description = "unknown account or wrong password"),
-        (status = 429, body = crate::error::Problem, description = "too many failed attempts"),
+        (status = 401, body = crate::http::problem::Problem, description = "unknown account or wrong password"),
+        (status = 429, body = crate::http::problem::Problem, description = "too many failed attempts"),
     ),
     tag = "auth"
 )]
@@ -100,12 +100,12 @@ pub struct MeOut {
 
 /// The account behind the bearer token, with its current roles.
 #[utoipa::path(
-    responses((status = 200, body = MeOut), (status = 401, body = crate::error::Problem)),
+    responses((status = 200, body = MeOut), (status = 401, body = crate::http::problem::Problem)),
     security(("bearer" = [])),
     tag = "auth"
 )]
 #[get("/v1/auth/me")]
-pub async fn me(state: web::Data<AppState>, bearer: crate::auth::Bearer) -> AppResult<HttpResponse> {
+pub async fn me(state: web::Data<AppState>, bearer: super::Bearer) -> AppResult<HttpResponse> {
     let actor = super::as_actor(&state, bearer, super::Allow::Staff, |_, actor| Ok(actor.clone())).await?;
     Ok(HttpResponse::Ok().json(MeOut {
         id: actor.id,

@@ -7,18 +7,23 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::json::JsonBody;
-use super::write::{PageParams, Paged, etag, paged, post, required_if_match, response};
-use super::{Allow, AppState, as_actor};
-use crate::auth::Bearer;
-use crate::error::{AppError, AppResult, Problem};
+use super::paging::{PageParams, Paged, id_cursor, seq_cursor};
+use super::write::{etag, post, required_if_match, stored, write};
+use super::{Allow, AppState, Fresh, as_actor, with_read};
+use crate::http::Bearer;
+use crate::error::{AppError, AppResult};
+use super::problem::Problem;
 use crate::model::Role;
-use crate::model::claim::{ClaimInput, ClaimOut, ClaimPatch, ClaimPatchInput, NewClaim};
-use crate::store::audit::HistoryEntry;
+use crate::model::claim::{ClaimInput, ClaimOut, ClaimPatch, ClaimPatchInput, NewClaim, SimilarClaim};
+use crate::store::history::HistoryEntry;
 use crate::store::{self, claims::ClaimFamily};
 
 fn staff_view(f: ClaimFamily) -> ClaimOut {
-    ClaimOut::staff(f.claim, f.appearances, f.evidence, f.verdicts)
+    ClaimOut::staff(f.claim, f.claimant.as_ref(), f.appearances, f.evidence, f.verdicts)
 }
+
+/// Existing claims this like a new one, to merge instead of duplicating.
+const SIMILAR_AT: f64 = 0.5;
 
 /// Record a claim.
 #[utoipa::path(
@@ -39,11 +44,25 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, bearer: Bearer
         &req,
         bearer,
         Allow::AnyOf(&[Role::Editor]),
-        body.digest,
+        &body.raw,
         move |conn, actor| {
             let c = store::claims::create(conn, actor, new, reason.as_deref())?;
-            let location = format!("/v1/claims/{}", c.id);
-            response(StatusCode::CREATED, &ClaimOut::staff(c, vec![], vec![], vec![]), Some(location))
+            let (id, version) = (c.value.id, c.value.version);
+            let family = store::claims::family(conn, id)?;
+            let similar = store::claims::similar::claims(conn, &family.claim.statement, 5, Some(id))?
+                .into_iter()
+                .filter(|s| s.score >= SIMILAR_AT)
+                .map(|s| {
+                    let f = store::claims::family(conn, s.id)?;
+                    Ok(SimilarClaim {
+                        score: s.score,
+                        claim: ClaimOut::public(f.claim, f.claimant.as_ref(), f.appearances),
+                    })
+                })
+                .collect::<AppResult<Vec<_>>>()?;
+            let mut out = staff_view(family);
+            out.similar = Some(similar);
+            stored(StatusCode::CREATED, Some(format!("/v1/claims/{id}")), version, c.map(|_| out))
         },
     )
     .await
@@ -75,7 +94,7 @@ pub async fn list(state: web::Data<AppState>, bearer: Bearer, params: web::Query
         limit: params.limit,
         cursor: params.cursor,
     }
-    .page()?;
+    .by_id()?;
     let filter = store::claims::ClaimFilter {
         claimant: params.claimant,
         tag: params.tag,
@@ -85,7 +104,7 @@ pub async fn list(state: web::Data<AppState>, bearer: Bearer, params: web::Query
         store::claims::list(conn, &filter, page)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(paged(rows, page.limit, |c| c.id, |c| ClaimOut::public(c, vec![]))))
+    Ok(HttpResponse::Ok().json(Paged::of(rows, page.limit, |(c, _)| id_cursor(c.id), |(c, r)| ClaimOut::public(c, r.as_ref(), vec![]))))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -112,6 +131,7 @@ pub struct AsOfParams {
 #[get("/v1/claims/{id}")]
 pub async fn read(
     state: web::Data<AppState>,
+    req: HttpRequest,
     bearer: Bearer,
     id: web::Path<Uuid>,
     params: web::Query<AsOfParams>,
@@ -120,7 +140,7 @@ pub async fn read(
     let as_of = match (&params.as_of, params.at_seq) {
         (Some(_), Some(_)) => return Err(AppError::field("at_seq", "give as_of or at_seq, not both")),
         (Some(t), None) => Some(AsOf::Time(
-            super::revisions::rfc3339("as_of", t).map_err(|e| AppError::invalid(vec![e]))?,
+            crate::model::fields::rfc3339("as_of", t).map_err(|e| AppError::invalid(vec![e]))?,
         )),
         (None, Some(seq)) if seq < 0 => return Err(AppError::field("at_seq", "must be ≥ 0")),
         (None, Some(seq)) => Some(AsOf::Seq(seq)),
@@ -132,22 +152,46 @@ pub async fn read(
             .insert_header(("etag", etag(family.claim.version)))
             .json(staff_view(family)));
     };
-    let (seq, family) = as_actor(&state, bearer, super::revisions::AUDITORS, move |conn, _| {
+    as_actor(&state, bearer, super::revisions::AUDITORS, |_, _| Ok(())).await?;
+    // A claim as of a seq the log has passed never changes: computed once, kept.
+    let as_of_page = |seq: i64, page: &super::cache::CachedPage| {
+        HttpResponse::Ok()
+            .insert_header(("etag", page.etag.clone()))
+            .insert_header(("x-as-of-seq", seq.to_string()))
+            .content_type("application/json")
+            .body(page.body.clone())
+    };
+    if let AsOf::Seq(seq) = as_of
+        && let Some(page) = state.cache.immutable(&format!("asof {id} {seq}"))
+    {
+        return Ok(as_of_page(seq, &page));
+    }
+    let fresh = match as_of {
+        AsOf::Seq(seq) => Fresh::AtLeast(seq.min(state.log.head())),
+        AsOf::Time(_) => Fresh::Applied,
+    };
+    let (seq, family) = with_read(&state, &req, fresh, move |conn| {
         let seq = match as_of {
             AsOf::Seq(seq) => seq,
-            AsOf::Time(t) => crate::ledger::asof::seq_at_time(conn, t)?,
+            AsOf::Time(t) => store::log::seq_at_time(conn, t)?,
         };
         let family =
-            store::audit::claim_at(conn, id, seq)?.ok_or_else(|| AppError::NotFound(format!("claim {id} did not exist at seq {seq}")))?;
+            store::history::claim_at(conn, id, seq)?.ok_or_else(|| AppError::NotFound(format!("claim {id} did not exist at seq {seq}")))?;
         Ok((seq, family))
     })
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("etag", etag(family.claim.version)))
-        .insert_header(("x-as-of-seq", seq.to_string()))
-        .json(staff_view(family)))
+    let page = super::cache::CachedPage {
+        etag: etag(family.claim.version),
+        body: actix_web::web::Bytes::from(serde_json::to_vec(&staff_view(family)).map_err(AppError::internal)?),
+    };
+    let response = as_of_page(seq, &page);
+    if seq <= state.log.head() {
+        state.cache.keep_immutable(format!("asof {id} {seq}"), std::sync::Arc::new(page));
+    }
+    Ok(response)
 }
 
+#[derive(Clone, Copy)]
 enum AsOf {
     Seq(i64),
     Time(chrono::DateTime<chrono::Utc>),
@@ -176,24 +220,40 @@ pub struct HistoryParams {
 #[get("/v1/claims/{id}/history")]
 pub async fn history(
     state: web::Data<AppState>,
+    req: HttpRequest,
     bearer: Bearer,
     id: web::Path<Uuid>,
     params: web::Query<HistoryParams>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let limit = super::revisions::limit(params.limit, 100)?;
-    let after = super::revisions::seq_cursor(params.cursor.as_deref())?;
-    let entries = as_actor(&state, bearer, super::revisions::AUDITORS, move |conn, _| {
-        store::audit::claim_history(conn, id, after, limit)
-    })
-    .await?;
-    let next_cursor = (entries.len() as i64 == limit)
-        .then(|| entries.last().map(|e| e.seq.to_string()))
-        .flatten();
-    Ok(HttpResponse::Ok().json(Paged {
-        items: entries,
-        next_cursor,
-    }))
+    let params = params.into_inner();
+    let (after, limit) = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    }
+    .by_seq(20)?;
+    // A full page of history never changes (later revisions come after
+    // it): computed once, kept.
+    let key = format!("history {id} {after} {limit}");
+    as_actor(&state, bearer, super::revisions::AUDITORS, |_, _| Ok(())).await?;
+    if let Some(page) = state.cache.immutable(&key) {
+        return Ok(HttpResponse::Ok().content_type("application/json").body(page.body.clone()));
+    }
+    let entries = with_read(&state, &req, Fresh::Reader, move |conn| store::history::claim_history(conn, id, after, limit)).await?;
+    let full = entries.len() as i64 == limit;
+    let body = actix_web::web::Bytes::from(
+        serde_json::to_vec(&Paged::of(entries, limit, |e| seq_cursor(e.seq), |e| e)).map_err(AppError::internal)?,
+    );
+    if full {
+        state.cache.keep_immutable(
+            key,
+            std::sync::Arc::new(super::cache::CachedPage {
+                etag: String::new(),
+                body: body.clone(),
+            }),
+        );
+    }
+    Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }
 
 /// Edit a claim with a JSON Merge Patch; `status: retired` retires it.
@@ -220,12 +280,10 @@ pub async fn update(
     let id = id.into_inner();
     let expected = required_if_match(&req)?;
     let (patch, reason) = ClaimPatch::parse(body.value)?;
-    let family = as_actor(&state, bearer, Allow::AnyOf(&[Role::Editor]), move |conn, actor| {
-        store::claims::update(conn, actor, id, expected, &patch, reason.as_deref())?;
-        store::claims::family(conn, id)
+    write(&state, bearer, Allow::AnyOf(&[Role::Editor]), move |conn, actor| {
+        let family = store::claims::update(conn, actor, id, expected, &patch, reason.as_deref())?;
+        let version = family.value.claim.version;
+        stored(StatusCode::OK, None, version, family.map(staff_view))
     })
-    .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("etag", etag(family.claim.version)))
-        .json(staff_view(family)))
+    .await
 }

@@ -1,14 +1,14 @@
 //! Evidence: /v1/claims/{id}/evidence and /v1/evidence/{id}.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use uuid::Uuid;
 
 use super::json::JsonBody;
-use super::write::{etag, post, required_if_match, response};
+use super::write::{changed, created, etag, post, required_if_match, write};
 use super::{Allow, AppState, as_actor};
-use crate::auth::Bearer;
-use crate::error::{AppResult, Problem};
+use crate::http::Bearer;
+use crate::error::AppResult;
+use super::problem::Problem;
 use crate::model::Role;
 use crate::model::evidence::{EvidenceInput, EvidenceOut, EvidencePatch, EvidencePatchInput, NewEvidence};
 use crate::store;
@@ -40,11 +40,10 @@ pub async fn create(
         &req,
         bearer,
         Allow::AnyOf(&[Role::Editor]),
-        body.digest,
+        &body.raw,
         move |conn, actor| {
             let e = store::evidence::add(conn, actor, claim_id, &new, reason.as_deref())?;
-            let location = format!("/v1/evidence/{}", e.id);
-            response(StatusCode::CREATED, &EvidenceOut::from(e), Some(location))
+            created(e, |id| format!("/v1/evidence/{id}"), EvidenceOut::from)
         },
     )
     .await
@@ -90,11 +89,8 @@ pub async fn update(
     let id = id.into_inner();
     let expected = required_if_match(&req)?;
     let (patch, reason) = EvidencePatch::parse(body.value)?;
-    let e = as_actor(&state, bearer, Allow::AnyOf(&[Role::Editor]), move |conn, actor| {
-        store::evidence::update(conn, actor, id, expected, &patch, reason.as_deref())
+    write(&state, bearer, Allow::AnyOf(&[Role::Editor]), move |conn, actor| {
+        changed(store::evidence::update(conn, actor, id, expected, &patch, reason.as_deref())?, EvidenceOut::from)
     })
-    .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("etag", etag(e.version)))
-        .json(EvidenceOut::from(e)))
+    .await
 }

@@ -11,14 +11,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::write::Paged;
-use super::{AppState, with_conn};
+use super::paging::Paged;
+use super::{AppState, Fresh, with_read};
 use crate::all_fields;
-use crate::error::{AppError, AppResult, Problem};
-use crate::ledger::hash::sha256;
-use crate::model::factcheck::{
-    ClaimReview, FactCheck, FactCheckFilter, FactCheckOut, FeedCursor, FeedItem, FeedPage, ListCursor, page_limit,
-};
+use crate::error::{AppError, AppResult};
+use super::problem::Problem;
+use crate::model::digest::sha256;
+use crate::model::factcheck::{ClaimReview, FactCheckFilter, FactCheckOut, FeedItem, FeedPage};
+use serde_json::value::RawValue;
+use std::sync::Arc;
+
+use super::cache::{CachedFactCheck, CachedPage};
+use actix_web::web::Bytes;
+use crate::model::paging::{self, FeedCursor, ListCursor};
 use crate::store;
 
 pub const JSON_LD: &str = "application/ld+json";
@@ -67,7 +72,7 @@ fn cacheable(
     etag: String,
     content_type: &'static str,
     negotiated: bool,
-    body: impl FnOnce() -> AppResult<Vec<u8>>,
+    body: impl FnOnce() -> AppResult<Bytes>,
 ) -> AppResult<HttpResponse> {
     let fresh = client_has(req, &etag);
     let mut response = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
@@ -84,8 +89,71 @@ fn cacheable(
     Ok(response.content_type(content_type).body(body()?))
 }
 
-fn json_bytes<T: Serialize>(value: &T) -> AppResult<Vec<u8>> {
-    serde_json::to_vec(value).map_err(AppError::internal)
+fn json_bytes<T: Serialize>(value: &T) -> AppResult<Bytes> {
+    serde_json::to_vec(value).map(Bytes::from).map_err(AppError::internal)
+}
+
+/// A published fact check: from memory, or (once per change) from its
+/// derived document, then kept. A claim known not to be public is a 404
+/// from memory too.
+pub(super) async fn public_factcheck(state: &web::Data<AppState>, req: &HttpRequest, claim_id: Uuid) -> AppResult<Arc<CachedFactCheck>> {
+    if let Some(found) = state.cache.factcheck(claim_id) {
+        return found.ok_or_else(|| no_factcheck(claim_id));
+    }
+    let start = state.cache.read_start();
+    let fetched = with_read(state, req, Fresh::Applied, move |conn| store::factchecks::get(conn, claim_id)).await;
+    let doc = match fetched {
+        Ok(doc) => doc,
+        Err(AppError::NotFound(detail)) => {
+            state.cache.keep_factcheck(start, claim_id, None);
+            return Err(AppError::NotFound(detail));
+        }
+        Err(e) => return Err(e),
+    };
+    let claimreview = json_bytes(&ClaimReview::of(&doc.factcheck, &state.config.public.publisher()))?;
+    let cached = Arc::new(CachedFactCheck {
+        seq: doc.seq,
+        json: Bytes::from(doc.body),
+        claimreview,
+        factcheck: Arc::new(doc.factcheck),
+    });
+    state.cache.keep_factcheck(start, claim_id, Some(cached.clone()));
+    Ok(cached)
+}
+
+/// A claim that is not public: 301 to the claim it was merged into, with
+/// `merged_into` in the body; otherwise the 404.
+async fn moved_or(state: &web::Data<AppState>, req: &HttpRequest, claim_id: Uuid, detail: String) -> AppResult<HttpResponse> {
+    let into = with_read(state, req, Fresh::Applied, move |conn| store::factchecks::merged_into(conn, claim_id)).await?;
+    match into {
+        Some(into) => Ok(HttpResponse::MovedPermanently()
+            .insert_header((header::LOCATION, req.path().replacen(&claim_id.to_string(), &into.to_string(), 1)))
+            .json(serde_json::json!({"claim_id": claim_id, "merged_into": into}))),
+        None => Err(AppError::NotFound(detail)),
+    }
+}
+
+fn no_factcheck(claim_id: Uuid) -> AppError {
+    AppError::NotFound(format!("no published fact check for claim {claim_id}"))
+}
+
+/// A page of a list or of the feed: from memory, or built by `build` and kept.
+async fn page<F, Fut>(state: &web::Data<AppState>, key: String, kind: &str, build: F) -> AppResult<Arc<CachedPage>>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = AppResult<Bytes>>,
+{
+    if let Some(page) = state.cache.page(&key) {
+        return Ok(page);
+    }
+    let start = state.cache.read_start();
+    let body = build().await?;
+    let page = Arc::new(CachedPage {
+        etag: content_etag(kind, &body),
+        body,
+    });
+    state.cache.keep_page(start, key, page.clone());
+    Ok(page)
 }
 
 /// The validator of a list page: its content's hash, since a page changes
@@ -163,15 +231,24 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest, params: web::Que
         p.published_since.as_deref(),
         p.article_id,
     )?;
-    let limit = page_limit(p.limit);
+    let limit = paging::limit(p.limit, 20);
     let after = p.cursor.as_deref().map(|c| ListCursor::parse(c, filter.q.is_some())).transpose();
     let (limit, after) = all_fields!(limit, after)?;
-    let page = with_conn(&state, move |conn| store::factchecks::list(conn, &filter, after, limit)).await?;
-    let body = json_bytes(&Paged {
-        items: page.items.into_iter().map(FactCheckOut::from).collect::<Vec<_>>(),
-        next_cursor: page.next.map(|c| c.token()),
-    })?;
-    cacheable(&req, &state, content_etag("fl", &body), JSON, false, || Ok(body))
+    let key = format!("list {filter:?} {after:?} {limit}");
+    let page = page(&state, key, "fl", || async {
+        let page = with_read(&state, &req, Fresh::Applied, move |conn| store::factchecks::list(conn, &filter, after, limit)).await?;
+        json_bytes(&Paged {
+            items: page.items.into_iter().map(raw).collect::<AppResult<Vec<_>>>()?,
+            next_cursor: page.next.map(|c| c.token()),
+        })
+    })
+    .await?;
+    cacheable(&req, &state, page.etag.clone(), JSON, false, || Ok(page.body.clone()))
+}
+
+/// Stored JSON, served as it is.
+fn raw(json: String) -> AppResult<Box<RawValue>> {
+    RawValue::from_string(json).map_err(AppError::internal)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -206,25 +283,31 @@ pub struct FeedParams {
 pub async fn feed(state: web::Data<AppState>, req: HttpRequest, params: web::Query<FeedParams>) -> AppResult<HttpResponse> {
     let p = params.into_inner();
     let after = p.after.as_deref().map(FeedCursor::parse).transpose();
-    let limit = page_limit(p.limit);
+    let limit = paging::limit(p.limit, 20);
     let (after, limit) = all_fields!(after, limit)?;
     let after = after.map_or(0, |c| c.0);
-    let changes = with_conn(&state, move |conn| store::factchecks::feed(conn, after, limit)).await?;
-    let body = json_bytes(&FeedPage {
-        items: changes
-            .entries
-            .into_iter()
-            .map(|e| FeedItem {
-                cursor: FeedCursor(e.seq).token(),
-                change: e.change,
-                claim_id: e.claim_id,
-                factcheck: e.factcheck.map(FactCheckOut::from),
-            })
-            .collect(),
-        next_cursor: FeedCursor(changes.read_to).token(),
-        caught_up: changes.caught_up,
-    })?;
-    cacheable(&req, &state, content_etag("ff", &body), JSON, false, || Ok(body))
+    let page = page(&state, format!("feed {after} {limit}"), "ff", || async {
+        let changes = with_read(&state, &req, Fresh::Applied, move |conn| store::factchecks::feed(conn, after, limit)).await?;
+        json_bytes(&FeedPage {
+            items: changes
+                .entries
+                .into_iter()
+                .map(|e| {
+                    Ok(FeedItem {
+                        cursor: FeedCursor(e.seq).token(),
+                        change: e.change,
+                        claim_id: e.claim_id,
+                        factcheck: e.factcheck.map(raw).transpose()?,
+                        merged_into: e.merged_into,
+                    })
+                })
+                .collect::<AppResult<Vec<_>>>()?,
+            next_cursor: FeedCursor(changes.read_to).token(),
+            caught_up: changes.caught_up,
+        })
+    })
+    .await?;
+    cacheable(&req, &state, page.etag.clone(), JSON, false, || Ok(page.body.clone()))
 }
 
 /// One published fact check: the claim and its appearances, the verdict
@@ -248,12 +331,14 @@ pub async fn feed(state: web::Data<AppState>, req: HttpRequest, params: web::Que
 #[get("/v1/factchecks/{claim_id}", wrap = "public_cors()")]
 pub async fn read(state: web::Data<AppState>, req: HttpRequest, claim_id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let claim_id = claim_id.into_inner();
-    let factcheck = with_conn(&state, move |conn| store::factchecks::get(conn, claim_id)).await?;
+    let f = match public_factcheck(&state, &req, claim_id).await {
+        Err(AppError::NotFound(detail)) => return moved_or(&state, &req, claim_id, detail).await,
+        other => other?,
+    };
     if prefers_json_ld(&req) {
-        return claim_review_response(&req, &state, factcheck, true);
+        return claim_review_response(&req, &state, &f, true);
     }
-    let etag = format!("\"fc-{}\"", factcheck.log.seq);
-    cacheable(&req, &state, etag, JSON, true, || json_bytes(&FactCheckOut::from(factcheck)))
+    cacheable(&req, &state, format!("\"fc-{}\"", f.seq), JSON, true, || Ok(f.json.clone()))
 }
 
 /// The schema.org ClaimReview (JSON-LD) of a published fact check.
@@ -270,13 +355,13 @@ pub async fn read(state: web::Data<AppState>, req: HttpRequest, claim_id: web::P
 #[get("/v1/factchecks/{claim_id}/claimreview", wrap = "public_cors()")]
 pub async fn claim_review(state: web::Data<AppState>, req: HttpRequest, claim_id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let claim_id = claim_id.into_inner();
-    let factcheck = with_conn(&state, move |conn| store::factchecks::get(conn, claim_id)).await?;
-    claim_review_response(&req, &state, factcheck, false)
+    let f = match public_factcheck(&state, &req, claim_id).await {
+        Err(AppError::NotFound(detail)) => return moved_or(&state, &req, claim_id, detail).await,
+        other => other?,
+    };
+    claim_review_response(&req, &state, &f, false)
 }
 
-fn claim_review_response(req: &HttpRequest, state: &AppState, factcheck: FactCheck, negotiated: bool) -> AppResult<HttpResponse> {
-    let etag = format!("\"cr-{}\"", factcheck.log.seq);
-    cacheable(req, state, etag, JSON_LD, negotiated, || {
-        json_bytes(&ClaimReview::of(&FactCheckOut::from(factcheck), &state.config.public))
-    })
+fn claim_review_response(req: &HttpRequest, state: &AppState, f: &CachedFactCheck, negotiated: bool) -> AppResult<HttpResponse> {
+    cacheable(req, state, format!("\"cr-{}\"", f.seq), JSON_LD, negotiated, || Ok(f.claimreview.clone()))
 }

@@ -19,9 +19,9 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// The database is reachable and fully migrated.
-#[utoipa::path(responses((status = 200, body = Health), (status = 503, body = crate::error::Problem)), tag = "ops")]
+#[utoipa::path(responses((status = 200, body = Health), (status = 503, body = crate::http::problem::Problem)), tag = "ops")]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    with_conn(&state, crate::db::check_ready).await?;
+    with_conn(&state, crate::store::log::check_ready).await?;
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))
 }

@@ -13,11 +13,21 @@ use crate::error::{AppError, FieldError};
 /// Bodies above this size are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// A parsed JSON body, with the SHA-256 of its canonical (RFC 8785) form,
-/// which identifies the request for Idempotency-Key.
+/// A parsed JSON body, and the bytes it was parsed from (to fingerprint
+/// the request, only when an Idempotency-Key asks for it).
 pub struct JsonBody<T> {
     pub value: T,
-    pub digest: [u8; 32],
+    pub raw: web::Bytes,
+}
+
+/// SHA-256 of a body's canonical (RFC 8785) form: the same JSON with other
+/// spacing or key order is the same request. An empty body hashes as empty.
+pub fn fingerprint(raw: &[u8]) -> [u8; 32] {
+    use crate::model::{canonical, digest::sha256};
+    match serde_json::from_slice::<serde_json::Value>(raw) {
+        Ok(value) => sha256(&canonical::value_to_vec(&value)),
+        Err(_) => sha256(raw),
+    }
 }
 
 /// Like [`JsonBody`], but an empty body is `T::default()` (for actions such
@@ -60,7 +70,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             if !json {
                 return Err(unsupported());
             }
-            parse_json(&bytes.await?)
+            parse_json(bytes.await?)
         })
     }
 }
@@ -75,33 +85,29 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T
         Box::pin(async move {
             let bytes = bytes.await?;
             if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Ok(OptionalJsonBody(JsonBody {
-                    value: T::default(),
-                    digest: crate::ledger::hash::sha256(b""),
-                }));
+                return Ok(OptionalJsonBody(JsonBody { value: T::default(), raw: bytes }));
             }
             if !json {
                 return Err(unsupported());
             }
-            parse_json(&bytes).map(OptionalJsonBody)
+            parse_json(bytes).map(OptionalJsonBody)
         })
     }
 }
 
 /// Parses JSON into `T`: syntax errors are 400, wrong fields 422 naming the path.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<JsonBody<T>, AppError> {
+pub fn parse_json<T: DeserializeOwned>(bytes: web::Bytes) -> Result<JsonBody<T>, AppError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::BadRequest("the request body is empty; send a JSON object".into()));
     }
     let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
-    let digest = crate::ledger::hash::sha256(&crate::ledger::hash::canonical_json(&value));
+        serde_json::from_slice(&bytes).map_err(|e| AppError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
     let value = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "body".to_string() } else { path };
         AppError::invalid(vec![FieldError::new(field, clean_serde_message(&e.into_inner().to_string()))])
     })?;
-    Ok(JsonBody { value, digest })
+    Ok(JsonBody { value, raw: bytes })
 }
 
 /// serde's messages end with " at line 1 column 20"; the field path says where.

@@ -7,11 +7,30 @@ use utoipa::IntoParams;
 
 use super::revisions::AUDITORS;
 use super::{AppState, as_actor};
-use crate::auth::Bearer;
-use crate::error::{AppError, AppResult, Problem};
-use crate::ledger::{self, LogHeadView, VerifyReport};
+use crate::http::Bearer;
+use crate::error::{AppError, AppResult};
+use super::problem::Problem;
 use crate::model::RevisionRecord;
-use crate::store::audit;
+use crate::store;
+use crate::store::log::{LogHead, VerifyReport};
+
+/// The head as JSON: hashes in lowercase hex.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct LogHeadView {
+    pub seq: i64,
+    pub chain_hash: String,
+    pub recorded_at: String,
+}
+
+impl From<&LogHead> for LogHeadView {
+    fn from(h: &LogHead) -> Self {
+        LogHeadView {
+            seq: h.seq,
+            chain_hash: hex::encode(&h.chain_hash),
+            recorded_at: crate::model::format_timestamp(h.recorded_at),
+        }
+    }
+}
 
 /// The newest revision's seq, chain hash and time.
 #[utoipa::path(
@@ -21,7 +40,7 @@ use crate::store::audit;
 )]
 #[get("/v1/log/head")]
 pub async fn head(state: web::Data<AppState>, bearer: Bearer) -> AppResult<HttpResponse> {
-    let head = as_actor(&state, bearer, AUDITORS, |conn, _| audit::head(conn)).await?;
+    let head = as_actor(&state, bearer, AUDITORS, |conn, _| store::log::head(conn)).await?;
     Ok(HttpResponse::Ok().json(LogHeadView::from(&head)))
 }
 
@@ -49,7 +68,7 @@ pub async fn verify(state: web::Data<AppState>, bearer: Bearer, params: web::Que
     if from < 1 || to.is_some_and(|t| t < from) {
         return Err(AppError::field("from_seq", "from_seq must be ≥ 1 and not after to_seq"));
     }
-    let report = as_actor(&state, bearer, AUDITORS, move |conn, _| ledger::verify(conn, from, to, |_, _| {})).await?;
+    let report = as_actor(&state, bearer, AUDITORS, move |conn, _| store::log::verify(conn, from, to, |_, _| {})).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -80,39 +99,18 @@ pub async fn export(state: web::Data<AppState>, bearer: Bearer, params: web::Que
     if after < 0 {
         return Err(AppError::field("after_seq", "must be ≥ 0"));
     }
-    let upto = as_actor(&state, bearer, AUDITORS, |conn, _| audit::head(conn)).await?.seq;
+    let upto = as_actor(&state, bearer, AUDITORS, |conn, _| store::log::head(conn)).await?.seq;
     // A small bounded channel: the producer waits for the client, so memory
     // stays at a few batches whatever the size of the log. A thread of its
-    // own, so a long export never holds one of the request pool's threads.
+    // own, so a long export never holds one of the request pool's threads,
+    // and a connection per batch, so a slow client holds none.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, AppError>>(2);
     let pool = state.pool.clone();
     std::thread::spawn(move || {
-        let mut after = after;
-        while after < upto {
-            let batch = pool.get().map_err(AppError::from).and_then(|mut c| {
-                let batch = audit::export_batch(&mut c.conn, after, upto, EXPORT_BATCH);
-                c.broken = matches!(batch, Err(AppError::Unavailable(_)));
-                batch
-            });
-            let batch = match batch {
-                Ok(b) if b.is_empty() => break,
-                Ok(b) => b,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            };
-            let mut buf = Vec::with_capacity(batch.len() * 600);
-            for r in &batch {
-                if serde_json::to_writer(&mut buf, &RevisionRecord::from(r)).is_err() {
-                    return;
-                }
-                buf.push(b'\n');
-            }
-            after = batch.last().map_or(upto, |r| r.seq);
-            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                return; // the client went away
-            }
+        let read = |after| crate::db::with_pooled(&pool, |conn| store::log::batch(conn, after, upto, EXPORT_BATCH));
+        let sink = |lines: Vec<u8>, _| Ok(tx.blocking_send(Ok(Bytes::from(lines))).is_ok());
+        if let Err(e) = store::log::export(after, upto, read, sink) {
+            let _ = tx.blocking_send(Err(e));
         }
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });

@@ -12,6 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::cache::CacheCounters;
 use super::{AppState, with_conn};
 use crate::error::{AppError, AppResult};
 
@@ -29,6 +30,11 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteTarget {
+    target: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -40,10 +46,18 @@ pub struct Metrics {
     pool: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
     head_seq: Gauge<i64, AtomicI64>,
+    applied_seq: Gauge<i64, AtomicI64>,
+    listener_live: Gauge<i64, AtomicI64>,
+    notice_lag_ms: Gauge<i64, AtomicI64>,
+    cache_entries: Gauge<i64, AtomicI64>,
+    cache_bytes: Gauge<i64, AtomicI64>,
+    reads: Family<RouteTarget, Counter>,
+    replica_lag_ms: Gauge<i64, AtomicI64>,
+    replica_replayed_seq: Gauge<i64, AtomicI64>,
 }
 
 impl Metrics {
-    pub fn new(pool_max: u32) -> Self {
+    pub fn new(pool_max: u32, cache: &CacheCounters) -> Self {
         let mut registry = Registry::with_prefix("claimledger");
         let requests = Family::<RequestLabels, Counter>::default();
         // 0.25 ms … ~8 s
@@ -60,6 +74,24 @@ impl Metrics {
         registry.register("db_pool_connections", "Database pool connections by state", pool.clone());
         registry.register("db_pool_max_connections", "Database pool size", max.clone());
         registry.register("log_head_seq", "The seq of the newest revision in the log", head_seq.clone());
+        let gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let g = Gauge::<i64, AtomicI64>::default();
+            registry.register(name, help, g.clone());
+            g
+        };
+        let applied_seq = gauge(&mut registry, "log_applied_seq", "The newest log position this server's listener has applied");
+        let listener_live = gauge(&mut registry, "log_listener_live", "1 while the log listener is connected and caches may be used");
+        let notice_lag_ms = gauge(&mut registry, "log_notice_lag_ms", "Milliseconds from the last batch's sequencing to its notice here");
+        let cache_entries = gauge(&mut registry, "cache_entries", "Public reads held in memory");
+        let cache_bytes = gauge(&mut registry, "cache_bytes", "Bytes of public reads held in memory (approximate)");
+        let reads = Family::<RouteTarget, Counter>::default();
+        registry.register("reads", "Public and audit reads by where they were answered (primary or replica)", reads.clone());
+        let replica_lag_ms = gauge(&mut registry, "replica_lag_ms", "How far the read replica is behind this server, ms");
+        let replica_replayed_seq = gauge(&mut registry, "replica_replayed_seq", "The log position the read replica has replayed (-1: down)");
+        registry.register("cache_hits", "Public reads answered from memory", cache.hits.clone());
+        registry.register("cache_misses", "Public reads that went to the database", cache.misses.clone());
+        registry.register("cache_invalidations", "Cached public reads dropped because the log changed them", cache.invalidations.clone());
+        registry.register("cache_evictions", "Cached public reads dropped for memory", cache.evictions.clone());
         max.set(pool_max as i64);
         Metrics {
             registry,
@@ -68,6 +100,14 @@ impl Metrics {
             pool,
             pool_max: max,
             head_seq,
+            applied_seq,
+            listener_live,
+            notice_lag_ms,
+            cache_entries,
+            cache_bytes,
+            reads,
+            replica_lag_ms,
+            replica_replayed_seq,
         }
     }
 
@@ -85,6 +125,10 @@ impl Metrics {
                 route: route.into(),
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn read_routed(&self, target: &'static str) {
+        self.reads.get_or_create(&RouteTarget { target }).inc();
     }
 
     fn render(&self) -> AppResult<String> {
@@ -108,8 +152,18 @@ pub async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         .get_or_create(&PoolLabels { state: "in_use" })
         .set((pool.connections - pool.idle_connections) as i64);
     m.pool_max.set(state.config.db.pool_size as i64);
-    if let Ok(head) = with_conn(&state, |conn| crate::ledger::head(conn)).await {
+    if let Ok(head) = with_conn(&state, |conn| crate::store::log::head(conn)).await {
         m.head_seq.set(head.seq);
+    }
+    m.applied_seq.set(state.log.head());
+    m.listener_live.set(i64::from(state.log.is_live()));
+    m.notice_lag_ms.set(state.log.lag_ms());
+    let (entries, bytes) = state.cache.size();
+    m.cache_entries.set(entries as i64);
+    m.cache_bytes.set(bytes as i64);
+    if let Some(r) = &state.replica {
+        m.replica_lag_ms.set(r.lag_ms().min(i64::from(i32::MAX)));
+        m.replica_replayed_seq.set(r.replayed());
     }
     Ok(HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

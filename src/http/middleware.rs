@@ -12,7 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use tracing::Instrument;
 
-use crate::error::{PROBLEM_JSON, Problem};
+use super::problem::{Problem, PROBLEM_JSON};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -73,6 +73,7 @@ async fn problem_body(response: ServiceResponse<BoxBody>, request_id: &str) -> S
     let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
     let www_authenticate = res.headers().get(header::WWW_AUTHENTICATE).cloned();
     let allow = res.headers().get(header::ALLOW).cloned();
+    let etag = res.headers().get(header::ETAG).cloned();
     // CORS headers too: a browser must see a public 404 as a 404.
     let allow_origin = res.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).cloned();
     let expose = res.headers().get(header::ACCESS_CONTROL_EXPOSE_HEADERS).cloned();
@@ -95,6 +96,7 @@ async fn problem_body(response: ServiceResponse<BoxBody>, request_id: &str) -> S
         (header::RETRY_AFTER, retry_after),
         (header::WWW_AUTHENTICATE, www_authenticate),
         (header::ALLOW, allow),
+        (header::ETAG, etag),
         (header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin),
         (header::ACCESS_CONTROL_EXPOSE_HEADERS, expose),
         (header::VARY, vary),

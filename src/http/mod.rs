@@ -4,30 +4,39 @@
 pub mod appearances;
 pub mod articles;
 pub mod auth;
+pub mod bearer;
+pub mod cache;
+pub mod claimants;
 pub mod claims;
+pub mod consistency;
 pub mod evidence;
 pub mod factchecks;
 pub mod health;
 pub mod json;
 pub mod log;
+pub mod matching;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod paging;
+pub mod problem;
 pub mod revisions;
 pub mod verdicts;
 pub mod write;
 
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::{HttpMessage, HttpRequest, web};
 use diesel::pg::PgConnection;
 
-use crate::auth::{Bearer, TokenKeys};
+use crate::auth::TokenKeys;
 use crate::config::Config;
 use crate::db::PgPool;
 use crate::error::{AppError, AppResult};
 use crate::model::{Actor, Role};
 use crate::store;
+
+pub use bearer::Bearer;
 
 /// Shared by every worker.
 pub struct AppState {
@@ -35,6 +44,69 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub keys: Arc<TokenKeys>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The log's progress as this server's listener hears it.
+    pub log: Arc<crate::db::notify::LogWatch>,
+    /// Public reads kept in memory, invalidated by the log.
+    pub cache: Arc<cache::PublicCache>,
+    /// The read replica, when one is configured.
+    pub replica: Option<Arc<crate::db::replica::Replica>>,
+}
+
+/// What a read must reflect, at least.
+#[derive(Clone, Copy, Debug)]
+pub enum Fresh {
+    /// What the reader asked for and what this server acknowledged.
+    Reader,
+    /// Also everything this server has applied (a read that fills the cache).
+    Applied,
+    /// Also this position (a read as of it).
+    AtLeast(i64),
+}
+
+/// How long a read waits for the replica to reach what it needs before the
+/// primary answers instead.
+const REPLICA_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Runs a read on the replica when it has replayed what the read needs
+/// (and keeps up), else on the primary — in both cases like [`with_conn`].
+pub async fn with_read<T, F>(state: &web::Data<AppState>, req: &HttpRequest, fresh: Fresh, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+{
+    let Some(replica) = state.replica.clone() else {
+        return with_conn(state, f).await;
+    };
+    let asked = req.extensions().get::<consistency::MinSeq>().map_or(0, |m| m.0);
+    let mut needed = asked.max(state.log.acknowledged());
+    match fresh {
+        Fresh::Reader => {}
+        Fresh::Applied => needed = needed.max(state.log.head()),
+        Fresh::AtLeast(seq) => needed = needed.max(seq),
+    }
+    if !replica.serves(needed, REPLICA_WAIT).await {
+        state.metrics.read_routed("primary");
+        return with_conn(state, f).await;
+    }
+    state.metrics.read_routed("replica");
+    let span = tracing::Span::current();
+    web::block(move || {
+        let _entered = span.enter();
+        crate::db::with_pooled(&replica.pool, f)
+    })
+    .await?
+}
+
+/// Like [`as_actor`] for a read: the account is checked on the primary
+/// (deactivation takes effect at once), the read itself goes where
+/// [`with_read`] sends it.
+pub async fn as_actor_read<T, F>(state: &web::Data<AppState>, req: &HttpRequest, bearer: Bearer, allow: Allow, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+{
+    as_actor(state, bearer, allow, |_, _| Ok(())).await?;
+    with_read(state, req, Fresh::Reader, f).await
 }
 
 /// Runs `f` on a blocking thread with one pooled connection, taken inside the
@@ -48,13 +120,7 @@ where
     let span = tracing::Span::current();
     web::block(move || {
         let _entered = span.enter();
-        let mut pooled = pool.get().map_err(AppError::from)?;
-        let result = f(&mut pooled.conn);
-        // A lost connection must not go back into the pool.
-        if matches!(result, Err(AppError::Unavailable(_))) {
-            pooled.broken = true;
-        }
-        result
+        crate::db::with_pooled(&pool, f)
     })
     .await?
 }
@@ -111,11 +177,18 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(articles::create)
         .service(articles::list)
         .service(articles::read)
+        .service(claimants::create)
+        .service(claimants::list)
+        .service(claimants::read)
+        .service(claimants::update)
         .service(claims::create)
         .service(claims::list)
+        // Before {id}, whose UUID extractor would refuse "similar".
+        .service(matching::similar)
         .service(claims::read)
         .service(claims::update)
         .service(claims::history)
+        .service(matching::merge)
         .service(appearances::create)
         .service(evidence::create)
         .service(evidence::read)
@@ -135,6 +208,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         // The feed before {claim_id}, whose UUID extractor would refuse "feed".
         .service(factchecks::list)
         .service(factchecks::feed)
+        .service(matching::match_factchecks)
         .service(factchecks::read)
         .service(factchecks::claim_review);
 }

@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
                        hash-chained revision log. Errors are RFC 9457 problem+json.",
         license(name = "MIT")
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    components(schemas(crate::http::problem::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Tokens"),

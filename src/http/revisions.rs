@@ -1,16 +1,18 @@
 //! /v1/revisions: the log, filtered and paged (auditors).
 
 use actix_web::{HttpResponse, get, web};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::write::Paged;
-use super::{Allow, AppState, as_actor};
-use crate::auth::Bearer;
-use crate::error::{AppError, AppResult, FieldError, Problem};
+use super::paging::{PageParams, Paged, seq_cursor};
+use super::{Allow, AppState, as_actor_read};
+use actix_web::HttpRequest;
+use crate::http::Bearer;
+use crate::error::{AppResult, FieldError};
+use super::problem::Problem;
+use crate::model::fields;
 use crate::model::{Action, EntityKind, RevisionRecord, Role};
-use crate::store::audit::{self, RevisionFilter};
+use crate::store::revisions::{self, RevisionFilter};
 
 pub const AUDITORS: Allow = Allow::AnyOf(&[Role::Auditor, Role::Admin]);
 
@@ -34,38 +36,6 @@ pub struct RevisionParams {
     pub cursor: Option<String>,
 }
 
-pub fn rfc3339(field: &str, value: &str) -> Result<DateTime<Utc>, FieldError> {
-    DateTime::parse_from_rfc3339(value.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            FieldError::new(
-                field,
-                format!("expected an RFC 3339 time such as 2023-07-17T12:00:00Z, got '{value}'"),
-            )
-        })
-}
-
-/// A seq cursor: the last seq of the previous page.
-pub fn seq_cursor(cursor: Option<&str>) -> AppResult<i64> {
-    match cursor {
-        None => Ok(0),
-        Some(c) => c
-            .parse::<i64>()
-            .ok()
-            .filter(|s| *s >= 0)
-            .ok_or_else(|| AppError::field("cursor", "not a cursor this server issued")),
-    }
-}
-
-pub fn limit(value: Option<i64>, default: i64) -> AppResult<i64> {
-    let limit = value.unwrap_or(default);
-    if (1..=100).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(AppError::field("limit", "between 1 and 100"))
-    }
-}
-
 /// The log, oldest first, filtered. Pages never miss or repeat a revision,
 /// even while writers append.
 #[utoipa::path(
@@ -75,7 +45,7 @@ pub fn limit(value: Option<i64>, default: i64) -> AppResult<i64> {
     tag = "audit"
 )]
 #[get("/v1/revisions")]
-pub async fn list(state: web::Data<AppState>, bearer: Bearer, params: web::Query<RevisionParams>) -> AppResult<HttpResponse> {
+pub async fn list(state: web::Data<AppState>, req: HttpRequest, bearer: Bearer, params: web::Query<RevisionParams>) -> AppResult<HttpResponse> {
     let p = params.into_inner();
     let entity_kind = p
         .entity_kind
@@ -95,16 +65,19 @@ pub async fn list(state: web::Data<AppState>, bearer: Bearer, params: web::Query
         .as_deref()
         .map(|a| Action::parse(a).ok_or_else(|| FieldError::new("action", format!("expected one of {}", Action::choices()))))
         .transpose();
-    let since = p.since.as_deref().map(|t| rfc3339("since", t)).transpose();
-    let until = p.until.as_deref().map(|t| rfc3339("until", t)).transpose();
+    let since = p.since.as_deref().map(|t| fields::rfc3339("since", t)).transpose();
+    let until = p.until.as_deref().map(|t| fields::rfc3339("until", t)).transpose();
     let (entity_kind, entity_id, action, since, until) = crate::all_fields!(entity_kind, entity_id, action, since, until)?;
-    let limit = limit(p.limit, 20)?;
-    let after = seq_cursor(p.cursor.as_deref())?;
+    let (after, limit) = PageParams {
+        limit: p.limit,
+        cursor: p.cursor,
+    }
+    .by_seq(20)?;
     let actor = p.actor;
-    let rows = as_actor(&state, bearer, AUDITORS, move |conn, _| {
+    let rows = as_actor_read(&state, &req, bearer, AUDITORS, move |conn| {
         let actor_id = match &actor {
             None => None,
-            Some(a) => match audit::actor_id(conn, a)? {
+            Some(a) => match revisions::actor_id(conn, a)? {
                 Some(id) => Some(id),
                 None => return Ok(vec![]),
             },
@@ -117,16 +90,10 @@ pub async fn list(state: web::Data<AppState>, bearer: Bearer, params: web::Query
             since,
             until,
         };
-        audit::list_revisions(conn, &filter, after, limit)
+        revisions::list_revisions(conn, &filter, after, limit)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.seq.to_string()))
-        .flatten();
-    Ok(HttpResponse::Ok().json(Paged {
-        items: rows.iter().map(RevisionRecord::from).collect(),
-        next_cursor,
-    }))
+    Ok(HttpResponse::Ok().json(Paged::of(rows, limit, |r| seq_cursor(r.seq), |r| RevisionRecord::from(&r))))
 }
 
 /// One revision.
@@ -137,8 +104,8 @@ pub async fn list(state: web::Data<AppState>, bearer: Bearer, params: web::Query
     tag = "audit"
 )]
 #[get("/v1/revisions/{seq}")]
-pub async fn read(state: web::Data<AppState>, bearer: Bearer, seq: web::Path<i64>) -> AppResult<HttpResponse> {
+pub async fn read(state: web::Data<AppState>, req: HttpRequest, bearer: Bearer, seq: web::Path<i64>) -> AppResult<HttpResponse> {
     let seq = seq.into_inner();
-    let r = as_actor(&state, bearer, AUDITORS, move |conn, _| audit::revision(conn, seq)).await?;
+    let r = as_actor_read(&state, &req, bearer, AUDITORS, move |conn| revisions::revision(conn, seq)).await?;
     Ok(HttpResponse::Ok().json(RevisionRecord::from(&r)))
 }

@@ -1,20 +1,20 @@
 //! Verdicts and their workflow: /v1/claims/{id}/verdicts, /v1/verdicts/{id}
 //! and its submit / publish / reject / withdraw actions.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use diesel::pg::PgConnection;
 use uuid::Uuid;
 
 use super::json::{JsonBody, OptionalJsonBody};
-use super::write::{etag, if_match, post, required_if_match, response};
+use super::write::{changed, created, etag, if_match, post, required_if_match, write};
 use super::{Allow, AppState, as_actor};
-use crate::auth::Bearer;
-use crate::error::{AppError, AppResult, Problem};
+use crate::http::Bearer;
+use crate::error::{AppError, AppResult};
+use super::problem::Problem;
 use crate::model::fields;
 use crate::model::verdict::{NewVerdict, TransitionInput, VerdictInput, VerdictOut, VerdictPatch, VerdictPatchInput};
 use crate::model::{Actor, Role, Verdict};
-use crate::store;
+use crate::store::{self, Committed};
 
 /// Draft a verdict on a claim, citing its evidence.
 #[utoipa::path(
@@ -43,11 +43,10 @@ pub async fn create(
         &req,
         bearer,
         Allow::AnyOf(&[Role::Editor]),
-        body.digest,
+        &body.raw,
         move |conn, actor| {
             let v = store::verdicts::create_draft(conn, actor, claim_id, &new, reason.as_deref())?;
-            let location = format!("/v1/verdicts/{}", v.id);
-            response(StatusCode::CREATED, &VerdictOut::from(v), Some(location))
+            created(v, |id| format!("/v1/verdicts/{id}"), VerdictOut::from)
         },
     )
     .await
@@ -92,13 +91,10 @@ pub async fn update(
     let id = id.into_inner();
     let expected = required_if_match(&req)?;
     let (patch, reason) = VerdictPatch::parse(body.value)?;
-    let v = as_actor(&state, bearer, Allow::AnyOf(&[Role::Editor]), move |conn, actor| {
-        store::verdicts::update_draft(conn, actor, id, expected, &patch, reason.as_deref())
+    write(&state, bearer, Allow::AnyOf(&[Role::Editor]), move |conn, actor| {
+        changed(store::verdicts::update_draft(conn, actor, id, expected, &patch, reason.as_deref())?, VerdictOut::from)
     })
-    .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("etag", etag(v.version)))
-        .json(VerdictOut::from(v)))
+    .await
 }
 
 /// What every workflow step may answer (documented once for the four).
@@ -121,7 +117,7 @@ enum TransitionResponses {
     Invalid(Problem),
 }
 
-type Step = fn(&mut PgConnection, &Actor, Uuid, Option<i32>, Option<&str>) -> AppResult<Verdict>;
+type Step = fn(&mut PgConnection, &Actor, Uuid, Option<i32>, Option<&str>) -> AppResult<Committed<Verdict>>;
 
 /// A workflow step: optional If-Match (checked when sent), optional reason,
 /// Idempotency-Key honoured.
@@ -136,9 +132,8 @@ async fn transition(
 ) -> AppResult<HttpResponse> {
     let expected = if_match(&req)?;
     let reason = fields::reason(body.0.value.reason.as_deref()).map_err(|e| AppError::invalid(vec![e]))?;
-    post(&state, &req, bearer, allow, body.0.digest, move |conn, actor| {
-        let v = step(conn, actor, id, expected, reason.as_deref())?;
-        response(StatusCode::OK, &VerdictOut::from(v), None)
+    post(&state, &req, bearer, allow, &body.0.raw, move |conn, actor| {
+        changed(step(conn, actor, id, expected, reason.as_deref())?, VerdictOut::from)
     })
     .await
 }

@@ -7,14 +7,17 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::pg::PgConnection;
 use serde::Serialize;
 
-use super::{Allow, AppState, as_actor};
-use crate::auth::Bearer;
+use super::{Allow, AppState, Bearer, as_actor, with_conn};
 use crate::error::{AppError, AppResult};
-use crate::model::Actor;
+use crate::model::{Actor, Recorded};
 use crate::store::idempotency::{self, StoredResponse};
+use crate::store::{self, Committed, PendingGroup};
+use uuid::Uuid;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+/// The log position of what a write recorded (its last revision's seq).
+pub const LOG_SEQ: HeaderName = HeaderName::from_static("log-seq");
 
 /// The ETag of an entity version: a strong validator, `"3"`.
 pub fn etag(version: i32) -> String {
@@ -60,13 +63,72 @@ fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
     Ok(Some(key.to_string()))
 }
 
-/// A write's response, before it is sent (and stored for Idempotency-Key).
-pub fn response<T: Serialize>(status: StatusCode, body: &T, location: Option<String>) -> AppResult<StoredResponse> {
+/// A write's 201 Created: the new entity's view, where it lives, the
+/// version its ETag names, and the revisions it waits for.
+pub fn created<T: Recorded, V: Serialize>(c: Committed<T>, location: impl FnOnce(Uuid) -> String, view: impl FnOnce(T) -> V) -> AppResult<StoredResponse> {
+    let (id, version) = (c.value.id(), c.value.version());
+    stored(StatusCode::CREATED, Some(location(id)), version, c.map(view))
+}
+
+/// A write's 200 OK: the entity's view after the change, and its version.
+pub fn changed<T: Recorded, V: Serialize>(c: Committed<T>, view: impl FnOnce(T) -> V) -> AppResult<StoredResponse> {
+    let version = c.value.version();
+    stored(StatusCode::OK, None, version, c.map(view))
+}
+
+pub fn stored<V: Serialize>(status: StatusCode, location: Option<String>, version: i32, c: Committed<V>) -> AppResult<StoredResponse> {
     Ok(StoredResponse {
         status: status.as_u16(),
-        body: serde_json::to_value(body).map_err(AppError::internal)?,
+        body: serde_json::to_value(&c.value).map_err(AppError::internal)?,
         location,
+        etag_version: Some(version),
+        pending: c.pending,
     })
+}
+
+/// Sends a write's response once its revisions are in the log, with their
+/// position (`Log-Seq`). A write whose revisions are not sequenced within
+/// the configured wait is committed all the same: 503, saying so, with the
+/// entity's new ETag (a retry with the same Idempotency-Key replays).
+async fn acknowledge(state: &web::Data<AppState>, stored: StoredResponse, replayed: bool) -> AppResult<HttpResponse> {
+    let seq = match stored.pending {
+        None => None,
+        Some(pending) => Some(sequenced(state, pending).await?.ok_or_else(|| AppError::CommittedNotSequenced {
+            detail: "the write was committed and will be sequenced shortly; it is not in the log yet. Read it again in a moment (its ETag is in this response), or retry with the same Idempotency-Key".into(),
+            etag_version: stored.etag_version,
+        })?),
+    };
+    let mut response = render(stored, replayed);
+    if let Some(seq) = seq {
+        state.log.note_acknowledged(seq);
+        response.headers_mut().insert(LOG_SEQ, header::HeaderValue::from(seq));
+    }
+    Ok(response)
+}
+
+/// The seq the pending group got: from the listener's notice, or (a lost
+/// notice, a replayed response) from the log itself.
+async fn sequenced(state: &web::Data<AppState>, pending: PendingGroup) -> AppResult<Option<i64>> {
+    state.log.wake_sequencer();
+    let deadline = tokio::time::Instant::now() + state.config.write_wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if pending.grp > 0
+            && let Some(seq) = state.log.sequenced(pending.grp, left).await
+        {
+            return Ok(Some(seq));
+        }
+        let (id, version) = (pending.last_entity_id, pending.last_entity_version);
+        if let Some(seq) = with_conn(state, move |conn| store::log::seq_of(conn, id, version)).await? {
+            return Ok(Some(seq));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        // A replay or a lost notice: look again when the log next moves.
+        let head = state.log.head();
+        state.log.reached(head + 1, deadline.saturating_duration_since(tokio::time::Instant::now())).await;
+    }
 }
 
 pub fn render(stored: StoredResponse, replayed: bool) -> HttpResponse {
@@ -74,8 +136,8 @@ pub fn render(stored: StoredResponse, replayed: bool) -> HttpResponse {
     if let Some(location) = &stored.location {
         builder.insert_header((header::LOCATION, location.as_str()));
     }
-    if let Some(version) = stored.body.get("version").and_then(|v| v.as_i64()) {
-        builder.insert_header((header::ETAG, etag(version as i32)));
+    if let Some(version) = stored.etag_version {
+        builder.insert_header((header::ETAG, etag(version)));
     }
     if replayed {
         builder.insert_header((IDEMPOTENT_REPLAYED, "true"));
@@ -83,74 +145,37 @@ pub fn render(stored: StoredResponse, replayed: bool) -> HttpResponse {
     builder.json(&stored.body)
 }
 
-/// A POST: runs `write` as the authenticated actor, once per Idempotency-Key
-/// when the client sends one. `digest` identifies the body.
-pub async fn post<F>(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    bearer: Bearer,
-    allow: Allow,
-    digest: [u8; 32],
-    write: F,
-) -> AppResult<HttpResponse>
+/// A write other than a POST (PATCH): runs `write` as the authenticated
+/// actor and answers once its revisions are sequenced.
+pub async fn write<F>(state: &web::Data<AppState>, bearer: Bearer, allow: Allow, write: F) -> AppResult<HttpResponse>
 where
     F: FnOnce(&mut PgConnection, &Actor) -> AppResult<StoredResponse> + Send + 'static,
 {
-    let key = idempotency_key(req)?;
-    let mut fingerprint = format!("{} {}\n", req.method(), req.path()).into_bytes();
-    fingerprint.extend_from_slice(&digest);
-    let request_hash = crate::ledger::hash::sha256(&fingerprint);
+    let stored = as_actor(state, bearer, allow, write).await?;
+    acknowledge(state, stored, false).await
+}
+
+/// A POST: runs `write` as the authenticated actor, once per Idempotency-Key
+/// when the client sends one (`body` is fingerprinted only then), and
+/// answers once its revisions are sequenced.
+pub async fn post<F>(state: &web::Data<AppState>, req: &HttpRequest, bearer: Bearer, allow: Allow, body: &[u8], write: F) -> AppResult<HttpResponse>
+where
+    F: FnOnce(&mut PgConnection, &Actor) -> AppResult<StoredResponse> + Send + 'static,
+{
+    let key = idempotency_key(req)?.map(|key| {
+        let request = crate::model::digest::sha256_concat(&[
+            req.method().as_str().as_bytes(),
+            b" ",
+            req.path().as_bytes(),
+            b"\n",
+            &super::json::fingerprint(body),
+        ]);
+        (key, request)
+    });
     let (stored, replayed) = as_actor(state, bearer, allow, move |conn, actor| match key {
-        Some(key) => idempotency::once(conn, actor.id, &key, &request_hash, |conn| write(conn, actor)),
+        Some((key, request)) => idempotency::once(conn, actor.id, &key, &request, |conn| write(conn, actor)),
         None => write(conn, actor).map(|r| (r, false)),
     })
     .await?;
-    Ok(render(stored, replayed))
-}
-
-/// A list page: `{items, next_cursor}`.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Paged<T> {
-    pub items: Vec<T>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
-#[derive(serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// 1–100, default 20.
-    pub limit: Option<i64>,
-    /// From the previous page's `next_cursor`.
-    pub cursor: Option<String>,
-}
-
-impl PageParams {
-    pub fn page(&self) -> AppResult<crate::store::Page> {
-        let limit = self.limit.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
-            return Err(AppError::field("limit", "between 1 and 100"));
-        }
-        let after = match &self.cursor {
-            None => None,
-            Some(c) => Some(
-                c.parse::<uuid::Uuid>()
-                    .map_err(|_| AppError::field("cursor", "not a cursor this server issued"))?,
-            ),
-        };
-        Ok(crate::store::Page { limit, after })
-    }
-}
-
-/// Items of a page of rows keyed by id; the cursor is the last id when the page is full.
-pub fn paged<R, T>(rows: Vec<R>, limit: i64, id: impl Fn(&R) -> uuid::Uuid, view: impl Fn(R) -> T) -> Paged<T> {
-    let next_cursor = if rows.len() as i64 == limit {
-        rows.last().map(|r| id(r).to_string())
-    } else {
-        None
-    };
-    Paged {
-        items: rows.into_iter().map(view).collect(),
-        next_cursor,
-    }
+    acknowledge(state, stored, replayed).await
 }

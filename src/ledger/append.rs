@@ -1,65 +1,40 @@
-//! Appending to the log, inside the writer's transaction.
+//! Recording revisions, inside the writer's transaction: as *pending*, in
+//! one statement issued last, without touching the head. The sequencer
+//! (`sequence.rs`) gives them their place in the log.
 
-use chrono::{DateTime, Utc};
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-
-use crate::db::prepared::{Bind, Prepared};
-use diesel::sql_types::{BigInt, Bytea, Timestamptz};
+use diesel::sql_types::BigInt;
 use uuid::Uuid;
 
 use super::hash::{EntryHead, split_entry};
+use crate::db::schema::pending_revisions;
+use crate::db::sql::Sql;
 use crate::error::{AppError, AppResult};
 use crate::model::{Action, EntityKind};
 
 /// A change to record: the entity's full state after it, and who and why.
 #[derive(Debug, Clone)]
-pub struct NewRevision<'a> {
+pub struct NewRevision {
     pub kind: EntityKind,
     pub entity_id: Uuid,
     pub entity_version: i32,
     pub action: Action,
     pub actor_id: Uuid,
-    pub reason: Option<&'a str>,
+    pub reason: Option<String>,
     pub snapshot: serde_json::Value,
 }
 
-#[derive(Debug, Clone, QueryableByName)]
-pub struct Appended {
-    #[diesel(sql_type = BigInt)]
-    pub seq: i64,
-    #[diesel(sql_type = Timestamptz)]
-    pub recorded_at: DateTime<Utc>,
-    #[diesel(sql_type = Bytea)]
-    pub entry_hash: Vec<u8>,
-    #[diesel(sql_type = Bytea)]
-    pub chain_hash: Vec<u8>,
+/// A writer's revisions, waiting for the sequencer: they are sequenced
+/// together, consecutively, in `ord` order. `last` names the last one (the
+/// revision a write acknowledges with its seq).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingGroup {
+    pub grp: i64,
+    pub last_entity_id: Uuid,
+    pub last_entity_version: i32,
 }
-
-/// One statement, so the head lock is held for a single round trip plus the
-/// commit: lock the head row, take seq = head + 1 and recorded_at =
-/// max(now, head.recorded_at), hash, insert, move the head.
-/// The database fills in only the time; everything else was canonicalised here.
-const APPEND_SQL: &str = r#"
-WITH head AS (
-    SELECT seq, chain_hash, greatest(clock_timestamp(), recorded_at) AS at
-    FROM log_head WHERE id FOR UPDATE
-), entry AS (
-    SELECT seq + 1 AS seq, at, chain_hash AS prev,
-           sha256($1 || convert_to(to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8') || $2) AS entry_hash
-    FROM head
-), ins AS (
-    INSERT INTO revisions (seq, entity_kind, entity_id, entity_version, action, actor_id, reason,
-                           recorded_at, snapshot, entry_hash, chain_hash)
-    SELECT seq, $3, $4, $5, $6, $7, $8, at, $9::jsonb, entry_hash, sha256(prev || entry_hash)
-    FROM entry
-    RETURNING seq, recorded_at, entry_hash, chain_hash
-)
-UPDATE log_head SET seq = ins.seq, chain_hash = ins.chain_hash, recorded_at = ins.recorded_at
-FROM ins WHERE log_head.id
-RETURNING ins.seq, ins.recorded_at, ins.entry_hash, ins.chain_hash
-"#;
 
 /// The revision must commit or roll back with the writer's projection change.
 fn require_transaction(conn: &mut PgConnection, what: &str) -> AppResult<()> {
@@ -72,158 +47,138 @@ fn require_transaction(conn: &mut PgConnection, what: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Appends one revision. Must run inside the writer's transaction, after the
-/// projection change, as late as possible: the head lock serialises writers
-/// until that transaction commits.
-pub fn append(conn: &mut PgConnection, rev: &NewRevision<'_>) -> AppResult<Appended> {
-    require_transaction(conn, "ledger::append")?;
+/// One row of `pending_revisions`: the entry canonicalised by the writer
+/// (JCS split around the time the sequencer will take), so sequencing is
+/// only joining, hashing and copying.
+#[derive(Insertable)]
+#[diesel(table_name = pending_revisions, treat_none_as_default_value = false)]
+struct PendingRow<'a> {
+    grp: i64,
+    ord: i32,
+    entity_kind: EntityKind,
+    entity_id: Uuid,
+    entity_version: i32,
+    action: Action,
+    actor_id: Uuid,
+    reason: Option<&'a str>,
+    before_time: Vec<u8>,
+    after_time: Vec<u8>,
+    snapshot: String,
+}
+
+fn pending_row(grp: i64, ord: usize, rev: &NewRevision) -> PendingRow<'_> {
     let head = EntryHead {
         entity_kind: rev.kind.as_str(),
         entity_id: rev.entity_id,
         entity_version: rev.entity_version,
         action: rev.action.as_str(),
         actor_id: rev.actor_id,
-        reason: rev.reason,
+        reason: rev.reason.as_deref(),
     };
     let split = split_entry(&head, &rev.snapshot);
-    let appended = Prepared::new(
-        APPEND_SQL,
-        vec![
-            Bind::Bytea(&split.before_time),
-            Bind::Bytea(&split.after_time),
-            Bind::Text(rev.kind.as_str()),
-            Bind::Uuid(rev.entity_id),
-            Bind::Int(rev.entity_version),
-            Bind::Text(rev.action.as_str()),
-            Bind::Uuid(rev.actor_id),
-            Bind::NullableText(rev.reason),
-            Bind::Text(&split.snapshot_text),
-        ],
-    )
-    .get_result::<Appended>(conn)?;
-    Ok(appended)
+    PendingRow {
+        grp,
+        ord: ord as i32,
+        entity_kind: rev.kind,
+        entity_id: rev.entity_id,
+        entity_version: rev.entity_version,
+        action: rev.action,
+        actor_id: rev.actor_id,
+        reason: rev.reason.as_deref(),
+        before_time: split.before_time,
+        after_time: split.after_time,
+        snapshot: split.snapshot_text,
+    }
 }
 
 #[derive(QueryableByName)]
-struct LockedHead {
+struct Drawn {
     #[diesel(sql_type = BigInt)]
-    seq: i64,
-    #[diesel(sql_type = Bytea)]
-    chain_hash: Vec<u8>,
-    #[diesel(sql_type = Timestamptz)]
-    at: DateTime<Utc>,
+    grp: i64,
 }
 
-/// Revisions per COPY.
-const BATCH_ROWS: usize = 2_000;
-
-/// One row of `revisions` as COPY writes it (binary format).
-#[derive(Insertable)]
-#[diesel(table_name = crate::db::schema::revisions, treat_none_as_default_value = false)]
-struct RevisionRow<'a> {
-    seq: i64,
-    entity_kind: &'a str,
-    entity_id: Uuid,
-    entity_version: i32,
-    action: &'a str,
-    actor_id: Uuid,
-    reason: Option<&'a str>,
-    recorded_at: DateTime<Utc>,
-    snapshot: &'a serde_json::Value,
-    entry_hash: &'a [u8],
-    chain_hash: &'a [u8],
-}
-
-/// Appends many revisions under one head lock (bulk imports): hashes are
-/// computed here, rows go in with binary COPY, the head moves once. All
-/// share one recorded_at. Must run inside the writer's transaction.
-///
-/// A helper thread canonicalises and hashes the next chunk while this one
-/// is being copied, so the database and the hashing overlap.
-pub fn append_batch(conn: &mut PgConnection, revs: &[NewRevision<'_>]) -> AppResult<Vec<Appended>> {
-    use super::hash::{Entry, chain_hash, entry_hash, format_timestamp};
-    use crate::db::schema::{log_head, revisions};
-
-    require_transaction(conn, "ledger::append_batch")?;
-    if revs.is_empty() {
-        return Ok(vec![]);
+/// Records a transaction's revisions as one pending group. Must run inside
+/// the writer's transaction as its last statement that takes a lock: the
+/// group number is drawn here, so a later writer of the same entity (which
+/// waits for this transaction's row locks) always draws a larger one.
+pub fn append(conn: &mut PgConnection, revs: &[NewRevision]) -> AppResult<Option<PendingGroup>> {
+    require_transaction(conn, "ledger::append")?;
+    let Some(last) = revs.last() else { return Ok(None) };
+    let grp = Sql::fixed("SELECT nextval('pending_groups') AS grp", vec![]).get_result::<Drawn>(conn)?.grp;
+    let rows: Vec<PendingRow> = revs.iter().enumerate().map(|(i, r)| pending_row(grp, i, r)).collect();
+    if rows.len() == 1 {
+        diesel::insert_into(pending_revisions::table).values(&rows[0]).execute(conn)?;
+    } else {
+        diesel::copy_from(pending_revisions::table).from_insertable(&rows).execute(conn)?;
     }
-    let head: LockedHead =
-        diesel::sql_query("SELECT seq, chain_hash, greatest(clock_timestamp(), recorded_at) AS at FROM log_head WHERE id FOR UPDATE")
-            .get_result(conn)?;
-    // The database keeps microseconds; hash exactly what it will store.
-    let at = DateTime::<Utc>::from_timestamp_micros(head.at.timestamp_micros()).unwrap_or(head.at);
-    let at_text = format_timestamp(at);
-    let mut appended: Vec<Appended> = Vec::with_capacity(revs.len());
+    Ok(Some(PendingGroup {
+        grp,
+        last_entity_id: last.entity_id,
+        last_entity_version: last.entity_version,
+    }))
+}
+
+/// Revisions per COPY of a bulk import.
+const BULK_ROWS: usize = 5_000;
+
+/// Records many revisions (bulk imports) as one pending group, copied in
+/// chunks; the sequencer takes the group whole. A helper thread
+/// canonicalises the next chunk while this one is copied. Must run inside
+/// the writer's transaction.
+pub fn append_batch(conn: &mut PgConnection, revs: &[NewRevision]) -> AppResult<Option<PendingGroup>> {
+    require_transaction(conn, "ledger::append_batch")?;
+    let Some(last) = revs.last() else { return Ok(None) };
+    let grp = Sql::fixed("SELECT nextval('pending_groups') AS grp", vec![]).get_result::<Drawn>(conn)?.grp;
     std::thread::scope(|scope| -> AppResult<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<([u8; 32], [u8; 32])>>(2);
-        let at_text = &at_text;
-        let mut prev = head.chain_hash.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<PendingRow>>(2);
         scope.spawn(move || {
-            for chunk in revs.chunks(BATCH_ROWS) {
-                let hashes = chunk
+            for (n, chunk) in revs.chunks(BULK_ROWS).enumerate() {
+                let rows = chunk
                     .iter()
-                    .map(|rev| {
-                        let eh = entry_hash(&Entry {
-                            entity_kind: rev.kind.as_str(),
-                            entity_id: rev.entity_id,
-                            entity_version: rev.entity_version,
-                            action: rev.action.as_str(),
-                            actor_id: rev.actor_id,
-                            reason: rev.reason,
-                            recorded_at: at_text,
-                            snapshot: &rev.snapshot,
-                        });
-                        let ch = chain_hash(&prev, &eh);
-                        prev = ch.to_vec();
-                        (eh, ch)
-                    })
+                    .enumerate()
+                    .map(|(i, r)| pending_row(grp, n * BULK_ROWS + i, r))
                     .collect();
-                if tx.send(hashes).is_err() {
+                if tx.send(rows).is_err() {
                     return; // the copy failed; the caller rolls back
                 }
             }
         });
-        for (chunk, hashes) in revs.chunks(BATCH_ROWS).zip(rx) {
-            let first_seq = head.seq + 1 + appended.len() as i64;
-            let rows: Vec<RevisionRow> = chunk
-                .iter()
-                .zip(&hashes)
-                .enumerate()
-                .map(|(i, (rev, (eh, ch)))| RevisionRow {
-                    seq: first_seq + i as i64,
-                    entity_kind: rev.kind.as_str(),
-                    entity_id: rev.entity_id,
-                    entity_version: rev.entity_version,
-                    action: rev.action.as_str(),
-                    actor_id: rev.actor_id,
-                    reason: rev.reason,
-                    recorded_at: at,
-                    snapshot: &rev.snapshot,
-                    entry_hash: eh,
-                    chain_hash: ch,
-                })
-                .collect();
-            diesel::copy_from(revisions::table).from_insertable(&rows).execute(conn)?;
-            appended.extend(rows.iter().map(|r| Appended {
-                seq: r.seq,
-                recorded_at: at,
-                entry_hash: r.entry_hash.to_vec(),
-                chain_hash: r.chain_hash.to_vec(),
-            }));
+        for rows in rx {
+            diesel::copy_from(pending_revisions::table).from_insertable(&rows).execute(conn)?;
         }
         Ok(())
     })?;
-    if appended.len() != revs.len() {
-        return Err(AppError::internal("ledger::append_batch: the hashing thread stopped early"));
+    Ok(Some(PendingGroup {
+        grp,
+        last_entity_id: last.entity_id,
+        last_entity_version: last.entity_version,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_row_is_the_entry_split_around_its_time() {
+        let rev = NewRevision {
+            kind: EntityKind::Claim,
+            entity_id: Uuid::from_u128(1),
+            entity_version: 2,
+            action: Action::Update,
+            actor_id: Uuid::from_u128(3),
+            reason: Some("typo".into()),
+            snapshot: serde_json::json!({"b": 1, "a": "x"}),
+        };
+        let row = pending_row(7, 1, &rev);
+        let mut joined = row.before_time.clone();
+        joined.extend_from_slice(b"2026-01-01T00:00:00.000000Z");
+        joined.extend_from_slice(&row.after_time);
+        assert_eq!(
+            String::from_utf8(joined).unwrap(),
+            r#"{"action":"update","actor_id":"00000000-0000-0000-0000-000000000003","entity_id":"00000000-0000-0000-0000-000000000001","entity_kind":"claim","entity_version":2,"reason":"typo","recorded_at":"2026-01-01T00:00:00.000000Z","snapshot":{"a":"x","b":1}}"#
+        );
+        assert_eq!(row.snapshot, r#"{"a":"x","b":1}"#);
+        assert_eq!((row.grp, row.ord), (7, 1));
     }
-    let last = appended.last().expect("not empty");
-    diesel::update(log_head::table)
-        .set((
-            log_head::seq.eq(last.seq),
-            log_head::chain_hash.eq(&last.chain_hash),
-            log_head::recorded_at.eq(at),
-        ))
-        .execute(conn)?;
-    Ok(appended)
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
-use crate::db::prepared::{Bind, Prepared};
+use crate::db::sql::{Param, Sql};
 use uuid::Uuid;
 
 use crate::db::schema::revisions;
@@ -13,13 +13,18 @@ use crate::model::Revision;
 
 /// The newest seq recorded at or before `t` (0 when the log was empty then).
 pub fn seq_at_time(conn: &mut PgConnection, t: DateTime<Utc>) -> AppResult<i64> {
-    let seq: Option<i64> = revisions::table
+    let seq: Option<i64> = seq_at_time_query(t).get_result(conn).optional()?;
+    Ok(seq.unwrap_or(0))
+}
+
+/// The query [`seq_at_time`] runs, as a value (a test EXPLAINs this very query).
+#[diesel::dsl::auto_type(no_type_alias)]
+pub fn seq_at_time_query(t: DateTime<Utc>) -> _ {
+    revisions::table
         .filter(revisions::recorded_at.le(t))
         .order((revisions::recorded_at.desc(), revisions::seq.desc()))
         .select(revisions::seq)
-        .first(conn)
-        .optional()?;
-    Ok(seq.unwrap_or(0))
+        .limit(1_i64)
 }
 
 /// The entity as it stood at `seq`: its newest revision with seq ≤ `seq`.
@@ -46,9 +51,9 @@ pub const FAMILY_AT_SQL: &str = "SELECT DISTINCT ON (entity_id) * FROM (
 /// each as it stood at `seq`, in the order they were created.
 pub fn claim_family_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<Vec<Revision>> {
     let claim_text = claim_id.to_string();
-    let mut family: Vec<Revision> = Prepared::new(
+    let mut family: Vec<Revision> = Sql::fixed(
         FAMILY_AT_SQL,
-        vec![Bind::Uuid(claim_id), Bind::Text(&claim_text), Bind::BigInt(seq)],
+        vec![Param::Uuid(claim_id), Param::text(claim_text), Param::BigInt(seq)],
     )
     .load(conn)?;
     family.sort_by_key(|r| r.seq);

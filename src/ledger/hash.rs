@@ -1,12 +1,12 @@
 //! Entry and chain hashes (DESIGN §3):
 //! entry_hash = SHA-256(JCS(entry)), chain_hash = SHA-256(prev_chain_hash ‖ entry_hash).
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-pub type Hash = [u8; 32];
+pub use crate::model::digest::Hash;
+use crate::model::canonical;
+use crate::model::digest::{sha256, sha256_concat};
 
 /// The chain hash before seq 1.
 pub const GENESIS: Hash = [0u8; 32];
@@ -36,34 +36,12 @@ pub struct EntryHead<'a> {
     pub reason: Option<&'a str>,
 }
 
-/// RFC 3339, UTC, always six fractional digits: the one spelling that is hashed.
-pub fn format_timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-pub fn sha256(bytes: &[u8]) -> Hash {
-    Sha256::digest(bytes).into()
-}
-
-/// RFC 8785 canonical JSON of any serializable value.
-pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    match serde_json::to_value(value) {
-        Ok(v) => canonical_value(&v),
-        Err(_) => serde_jcs::to_vec(value).expect("JSON values always serialize"),
-    }
-}
-
-pub fn canonical_value(value: &serde_json::Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    super::jcs::write_value(&mut out, value);
-    out
-}
 
 impl Entry<'_> {
     /// JCS(entry), written field by field: the keys are fixed and already in
     /// canonical order, so only the snapshot needs sorting.
     pub fn canonical(&self) -> Vec<u8> {
-        use super::jcs::{write_string, write_value};
+        use canonical::{write_string, write_value};
         let mut out = Vec::with_capacity(512);
         out.extend_from_slice(br#"{"action":"#);
         write_string(&mut out, self.action);
@@ -94,10 +72,7 @@ pub fn entry_hash(entry: &Entry<'_>) -> Hash {
 }
 
 pub fn chain_hash(prev: &[u8], entry_hash: &[u8]) -> Hash {
-    let mut h = Sha256::new();
-    h.update(prev);
-    h.update(entry_hash);
-    h.finalize().into()
+    sha256_concat(&[prev, entry_hash])
 }
 
 /// JCS(entry) split around the recorded_at text:
@@ -112,11 +87,11 @@ pub struct SplitEntry {
 }
 
 pub fn split_entry(head: &EntryHead<'_>, snapshot: &serde_json::Value) -> SplitEntry {
-    let mut before_time = canonical_json(head);
+    let mut before_time = canonical::to_vec(head).expect("an entry head always serializes");
     let closing = before_time.pop();
     debug_assert_eq!(closing, Some(b'}'));
     before_time.extend_from_slice(br#","recorded_at":""#);
-    let snapshot_text = String::from_utf8(canonical_json(snapshot)).expect("JCS output is UTF-8");
+    let snapshot_text = String::from_utf8(canonical::value_to_vec(snapshot)).expect("JCS output is UTF-8");
     let mut after_time = Vec::with_capacity(snapshot_text.len() + 16);
     after_time.extend_from_slice(br#"","snapshot":"#);
     after_time.extend_from_slice(snapshot_text.as_bytes());
@@ -168,7 +143,7 @@ mod tests {
                 };
                 assert_eq!(
                     String::from_utf8(joined).unwrap(),
-                    String::from_utf8(canonical_json(&whole)).unwrap()
+                    String::from_utf8(canonical::to_vec(&whole).unwrap()).unwrap()
                 );
             }
         }
@@ -190,11 +165,5 @@ mod tests {
             };
             assert_eq!(e.canonical(), serde_jcs::to_vec(&e).unwrap());
         }
-    }
-
-    #[test]
-    fn timestamps_always_have_microseconds() {
-        let t = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().with_timezone(&Utc);
-        assert_eq!(format_timestamp(t), "2026-01-02T03:04:05.000000Z");
     }
 }

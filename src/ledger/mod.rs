@@ -4,19 +4,20 @@
 pub mod append;
 pub mod asof;
 pub mod hash;
-pub mod jcs;
+pub mod sequence;
 pub mod verify;
 
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use serde::Serialize;
 
-pub use append::{Appended, NewRevision, append, append_batch};
+pub use append::{NewRevision, PendingGroup, append, append_batch};
+pub use sequence::{GroupSequenced, SequencedBatch, sequence_batch};
 pub use verify::{LogProblem, Verifier, VerifyReport, verify};
 
-use crate::db::schema::log_head;
+use crate::db::schema::{log_head, revisions};
 use crate::error::AppResult;
+use crate::model::Revision;
 
 /// The newest revision's position. `seq` 0 means the log is empty.
 #[derive(Clone, Debug, PartialEq, Queryable, Selectable)]
@@ -27,25 +28,17 @@ pub struct LogHead {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// The head as JSON: hashes in lowercase hex.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct LogHeadView {
-    pub seq: i64,
-    pub chain_hash: String,
-    pub recorded_at: String,
-}
-
-impl From<&LogHead> for LogHeadView {
-    fn from(h: &LogHead) -> Self {
-        LogHeadView {
-            seq: h.seq,
-            chain_hash: hex::encode(&h.chain_hash),
-            recorded_at: hash::format_timestamp(h.recorded_at),
-        }
-    }
-}
-
 /// Reads the head without locking it.
 pub fn head(conn: &mut PgConnection) -> AppResult<LogHead> {
     Ok(log_head::table.select(LogHead::as_select()).first(conn)?)
+}
+
+/// Revisions `after < seq ≤ upto`, oldest first, at most `limit`.
+pub fn read_range(conn: &mut PgConnection, after: i64, upto: i64, limit: i64) -> AppResult<Vec<Revision>> {
+    Ok(revisions::table
+        .filter(revisions::seq.gt(after).and(revisions::seq.le(upto)))
+        .order(revisions::seq.asc())
+        .limit(limit)
+        .select(Revision::as_select())
+        .load(conn)?)
 }

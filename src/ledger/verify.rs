@@ -5,7 +5,8 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::hash::{Entry, GENESIS, Hash, chain_hash, entry_hash, format_timestamp};
+use super::hash::{Entry, GENESIS, Hash, chain_hash, entry_hash};
+use crate::model::format_timestamp;
 use super::{LogHead, head};
 use crate::db::schema::revisions;
 use crate::error::AppResult;
@@ -120,10 +121,10 @@ impl Verifier {
     pub fn check_revision(&mut self, r: &Revision) -> bool {
         let recorded_at = format_timestamp(r.recorded_at);
         let entry = Entry {
-            entity_kind: &r.entity_kind,
+            entity_kind: r.entity_kind.as_str(),
             entity_id: r.entity_id,
             entity_version: r.entity_version,
-            action: &r.action,
+            action: r.action.as_str(),
             actor_id: r.actor_id,
             reason: r.reason.as_deref(),
             recorded_at: &recorded_at,
@@ -135,10 +136,10 @@ impl Verifier {
     /// An export line: the hex hashes must decode, the rest is hashed as written.
     pub fn check_record(&mut self, r: &RevisionRecord) -> bool {
         let entry = Entry {
-            entity_kind: &r.entity_kind,
+            entity_kind: r.entity_kind.as_str(),
             entity_id: r.entity_id,
             entity_version: r.entity_version,
-            action: &r.action,
+            action: r.action.as_str(),
             actor_id: r.actor_id,
             reason: r.reason.as_deref(),
             recorded_at: &r.recorded_at,

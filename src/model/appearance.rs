@@ -6,10 +6,37 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::fields;
+use super::revision::text_enum;
 use super::quote::{QuoteQuery, TextPositionSelector, TextQuoteSelector, parse_query, selectors};
 use crate::error::{AppError, AppResult};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, diesel::Queryable, diesel::Selectable)]
+text_enum!(
+    /// What kind of appearance: the claimant's words in quotation marks
+    /// (`direct_quote`), the article's words for what the claimant said
+    /// (`paraphrase`), or the article asserting it itself (`report`).
+    AppearanceKind {
+        DirectQuote => "direct_quote",
+        Paraphrase => "paraphrase",
+        Report => "report",
+    }
+);
+
+/// What snapshots recorded before appearances had kinds read as: the
+/// weakest (it does not claim the words are the claimant's own).
+fn paraphrase() -> AppearanceKind {
+    AppearanceKind::Paraphrase
+}
+
+text_enum!(
+    /// Appearances are retired, never deleted.
+    AppearanceStatus {
+        Active => "active",
+        Retired => "retired",
+    }
+);
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = crate::db::schema::appearances)]
 pub struct Appearance {
     pub id: Uuid,
@@ -21,9 +48,17 @@ pub struct Appearance {
     pub suffix: String,
     pub start_pos: i32,
     pub end_pos: i32,
-    pub status: String,
+    pub status: AppearanceStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[serde(default = "paraphrase")]
+    pub kind: AppearanceKind,
+    /// Whether the quoted words are a translation of what was said.
+    #[serde(default)]
+    pub translated: bool,
+    /// The language it was said in (BCP 47), when translated.
+    #[serde(default)]
+    pub original_language: Option<String>,
 }
 
 /// POST /v1/claims/{id}/appearances. The server finds the quote in the
@@ -40,6 +75,12 @@ pub struct AppearanceInput {
     pub start: Option<i64>,
     /// Exclusive.
     pub end: Option<i64>,
+    /// direct_quote | paraphrase (the default) | report
+    pub kind: Option<AppearanceKind>,
+    /// Whether the quote is a translation (default false).
+    pub translated: Option<bool>,
+    /// BCP 47; only with `translated: true`.
+    pub original_language: Option<String>,
     pub reason: Option<String>,
 }
 
@@ -47,6 +88,18 @@ pub struct AppearanceInput {
 pub struct NewAppearance {
     pub article_id: Uuid,
     pub quote: QuoteQuery,
+    pub kind: AppearanceKind,
+    pub translated: bool,
+    pub original_language: Option<String>,
+}
+
+/// A translation's original language: only with `translated`.
+pub fn original_language(translated: bool, value: Option<&str>) -> Result<Option<String>, crate::error::FieldError> {
+    match (translated, value.map(str::trim).filter(|v| !v.is_empty())) {
+        (_, None) => Ok(None),
+        (true, Some(v)) => fields::language("original_language", v).map(Some),
+        (false, Some(_)) => Err(crate::error::FieldError::new("original_language", "only with translated: true")),
+    }
 }
 
 impl NewAppearance {
@@ -59,6 +112,11 @@ impl NewAppearance {
             input.end,
         );
         let reason = fields::reason(input.reason.as_deref()).map_err(|e| errors.push(e)).ok().flatten();
+        let translated = input.translated.unwrap_or(false);
+        let original_language = original_language(translated, input.original_language.as_deref())
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten();
         if !errors.is_empty() {
             return Err(AppError::invalid(errors));
         }
@@ -72,6 +130,9 @@ impl NewAppearance {
                     start: input.start,
                     end: input.end,
                 },
+                kind: input.kind.unwrap_or(AppearanceKind::Paraphrase),
+                translated,
+                original_language,
             },
             reason,
         ))
@@ -85,7 +146,10 @@ pub struct AppearanceOut {
     pub article_id: Uuid,
     pub selector: TextQuoteSelector,
     pub position: TextPositionSelector,
-    pub status: String,
+    pub status: AppearanceStatus,
+    pub kind: AppearanceKind,
+    pub translated: bool,
+    pub original_language: Option<String>,
 }
 
 impl From<Appearance> for AppearanceOut {
@@ -98,6 +162,9 @@ impl From<Appearance> for AppearanceOut {
             selector,
             position,
             status: a.status,
+            kind: a.kind,
+            translated: a.translated,
+            original_language: a.original_language,
         }
     }
 }

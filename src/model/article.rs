@@ -12,7 +12,8 @@ use crate::error::AppResult;
 
 pub const MAX_BODY_CHARS: usize = 200_000;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, diesel::Queryable, diesel::Selectable)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = crate::db::schema::articles)]
 pub struct Article {
     pub id: Uuid,

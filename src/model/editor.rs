@@ -69,24 +69,10 @@ pub struct Editor {
     pub version: i32,
     pub username: String,
     pub display_name: String,
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-impl Editor {
-    /// The revision snapshot: never the password hash.
-    pub fn snapshot(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "version": self.version,
-            "username": self.username,
-            "display_name": self.display_name,
-            "roles": self.roles,
-            "active": self.active,
-        })
-    }
 }
 
 /// The authenticated account behind a request, with its current roles.

@@ -28,13 +28,14 @@ text_enum!(
     }
 );
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, diesel::Queryable, diesel::Selectable)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = crate::db::schema::evidence)]
 pub struct Evidence {
     pub id: Uuid,
     pub version: i32,
     pub claim_id: Uuid,
-    pub stance: String,
+    pub stance: Stance,
     pub summary: String,
     pub article_id: Option<Uuid>,
     pub exact: Option<String>,
@@ -44,7 +45,7 @@ pub struct Evidence {
     pub end_pos: Option<i32>,
     pub url: Option<String>,
     pub title: Option<String>,
-    pub status: String,
+    pub status: EvidenceStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -191,13 +192,13 @@ impl EvidencePatch {
     pub fn apply(&self, current: &Evidence) -> Evidence {
         let mut next = current.clone();
         if let Some(s) = self.stance {
-            next.stance = s.as_str().into();
+            next.stance = s;
         }
         if let Some(s) = &self.summary {
             next.summary = s.clone();
         }
         if let Some(s) = self.status {
-            next.status = s.as_str().into();
+            next.status = s;
         }
         next
     }
@@ -208,9 +209,9 @@ pub struct EvidenceOut {
     pub id: Uuid,
     pub version: i32,
     pub claim_id: Uuid,
-    pub stance: String,
+    pub stance: Stance,
     pub summary: String,
-    pub status: String,
+    pub status: EvidenceStatus,
     /// For a passage of a stored article.
     pub article_id: Option<Uuid>,
     pub selector: Option<TextQuoteSelector>,

@@ -126,6 +126,18 @@ pub fn past_date(field: &str, value: &str) -> Result<NaiveDate, FieldError> {
     Ok(date)
 }
 
+/// An RFC 3339 time, in UTC.
+pub fn rfc3339(field: &str, value: &str) -> Result<chrono::DateTime<Utc>, FieldError> {
+    chrono::DateTime::parse_from_rfc3339(value.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            FieldError::new(
+                field,
+                format!("expected an RFC 3339 time such as 2023-07-17T12:00:00Z, got '{}'", truncate(value, 40)),
+            )
+        })
+}
+
 /// An absolute http(s) URL with a host.
 pub fn http_url(field: &str, value: &str) -> Result<String, FieldError> {
     let parsed = url::Url::parse(value.trim()).map_err(|e| FieldError::new(field, format!("not a valid URL ({e})")))?;

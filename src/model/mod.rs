@@ -3,19 +3,26 @@
 
 pub mod appearance;
 pub mod article;
+pub mod canonical;
 pub mod claim;
+pub mod claimant;
+pub mod digest;
 pub mod editor;
 pub mod evidence;
 pub mod factcheck;
 pub mod fields;
+pub mod paging;
 pub mod quote;
+pub mod recorded;
 pub mod revision;
 pub mod verdict;
 
 pub use appearance::Appearance;
 pub use article::Article;
 pub use claim::Claim;
+pub use claimant::Claimant;
 pub use editor::{Actor, Editor, Role, SYSTEM_ACTOR, Username};
 pub use evidence::Evidence;
-pub use revision::{Action, EntityKind, Revision, RevisionRecord};
+pub use recorded::{Recorded, Snapshot};
+pub use revision::{Action, EntityKind, Revision, RevisionRecord, format_timestamp};
 pub use verdict::{Rating, Verdict, VerdictStatus};

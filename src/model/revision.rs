@@ -1,13 +1,20 @@
 //! The log's vocabulary: entity kinds, actions, and a stored revision.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// An enum stored as text: its serde form, its column form (diesel
+/// `FromSql`/`ToSql` for `Text`, like crates.io's `pg_enum`) and its
+/// spelling in messages are one and the same (the spellings are the
+/// variants in snake_case, which a test checks). An unknown value read from
+/// the database is an error, never a default.
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+                 diesel::AsExpression, diesel::FromSqlRow)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -30,6 +37,19 @@ macro_rules! text_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                let text = std::str::from_utf8(value.as_bytes())?;
+                $name::parse(text).ok_or_else(|| format!("unknown {} '{}' in the database", stringify!($name), text).into())
+            }
+        }
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(self.as_str(), out)
+            }
+        }
     };
 }
 #[allow(unused_imports)]
@@ -40,6 +60,7 @@ text_enum!(
     EntityKind {
         Editor => "editor",
         Article => "article",
+        Claimant => "claimant",
         Claim => "claim",
         Appearance => "appearance",
         Evidence => "evidence",
@@ -61,18 +82,25 @@ text_enum!(
         Deactivate => "deactivate",
         Reactivate => "reactivate",
         SetPassword => "set_password",
+        Merge => "merge",
     }
 );
+
+/// RFC 3339, UTC, always six fractional digits: the one spelling of a
+/// revision's time that is hashed and shown.
+pub fn format_timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
 
 /// One stored revision, exactly as the log holds it.
 #[derive(Clone, Debug, PartialEq, diesel::Queryable, diesel::Selectable, diesel::QueryableByName)]
 #[diesel(table_name = crate::db::schema::revisions)]
 pub struct Revision {
     pub seq: i64,
-    pub entity_kind: String,
+    pub entity_kind: EntityKind,
     pub entity_id: Uuid,
     pub entity_version: i32,
-    pub action: String,
+    pub action: Action,
     pub actor_id: Uuid,
     pub reason: Option<String>,
     pub recorded_at: DateTime<Utc>,
@@ -87,10 +115,10 @@ pub struct Revision {
 #[serde(deny_unknown_fields)]
 pub struct RevisionRecord {
     pub seq: i64,
-    pub entity_kind: String,
+    pub entity_kind: EntityKind,
     pub entity_id: Uuid,
     pub entity_version: i32,
-    pub action: String,
+    pub action: Action,
     pub actor_id: Uuid,
     pub reason: Option<String>,
     /// RFC 3339, UTC, microseconds: the exact text that was hashed.
@@ -104,16 +132,49 @@ impl From<&Revision> for RevisionRecord {
     fn from(r: &Revision) -> Self {
         RevisionRecord {
             seq: r.seq,
-            entity_kind: r.entity_kind.clone(),
+            entity_kind: r.entity_kind,
             entity_id: r.entity_id,
             entity_version: r.entity_version,
-            action: r.action.clone(),
+            action: r.action,
             actor_id: r.actor_id,
             reason: r.reason.clone(),
-            recorded_at: crate::ledger::hash::format_timestamp(r.recorded_at),
+            recorded_at: format_timestamp(r.recorded_at),
             snapshot: r.snapshot.clone(),
             entry_hash: hex::encode(&r.entry_hash),
             chain_hash: hex::encode(&r.chain_hash),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// serde (and so the OpenAPI document) spells variants in snake_case;
+    /// the column spelling must be the same.
+    #[test]
+    fn every_text_enum_spells_itself_the_same_everywhere() {
+        fn check<T: serde::Serialize + Copy + std::fmt::Display + std::fmt::Debug>(all: &[T], parse: fn(&str) -> Option<T>) {
+            for v in all {
+                assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(v.to_string()), "{v:?}");
+                assert!(parse(&v.to_string()).is_some(), "{v:?}");
+            }
+        }
+        use crate::model::{appearance, claim, editor, evidence, verdict};
+        check(EntityKind::ALL, EntityKind::parse);
+        check(Action::ALL, Action::parse);
+        check(claim::ClaimStatus::ALL, claim::ClaimStatus::parse);
+        check(appearance::AppearanceStatus::ALL, appearance::AppearanceStatus::parse);
+        check(evidence::Stance::ALL, evidence::Stance::parse);
+        check(evidence::EvidenceStatus::ALL, evidence::EvidenceStatus::parse);
+        check(verdict::Rating::ALL, verdict::Rating::parse);
+        check(verdict::VerdictStatus::ALL, verdict::VerdictStatus::parse);
+        check(editor::Role::ALL, editor::Role::parse);
+    }
+
+    #[test]
+    fn timestamps_always_have_microseconds() {
+        let t = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().with_timezone(&Utc);
+        assert_eq!(format_timestamp(t), "2026-01-02T03:04:05.000000Z");
     }
 }

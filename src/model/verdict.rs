@@ -63,17 +63,18 @@ text_enum!(
     }
 );
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, diesel::Queryable, diesel::Selectable)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = crate::db::schema::verdicts)]
 pub struct Verdict {
     pub id: Uuid,
     pub version: i32,
     pub claim_id: Uuid,
-    pub rating: String,
+    pub rating: Rating,
     pub headline: String,
     pub summary: String,
     pub evidence_ids: Vec<Uuid>,
-    pub status: String,
+    pub status: VerdictStatus,
     pub author_id: Uuid,
     pub reviewer_id: Option<Uuid>,
     pub published_at: Option<DateTime<Utc>>,
@@ -81,15 +82,6 @@ pub struct Verdict {
     pub withdrawn_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-impl Verdict {
-    pub fn status(&self) -> VerdictStatus {
-        VerdictStatus::parse(&self.status).unwrap_or(VerdictStatus::Draft)
-    }
-    pub fn rating(&self) -> Rating {
-        Rating::parse(&self.rating).unwrap_or(Rating::Unproven)
-    }
 }
 
 /// POST /v1/claims/{id}/verdicts: a draft.
@@ -215,7 +207,7 @@ impl VerdictPatch {
     pub fn apply(&self, current: &Verdict) -> Verdict {
         let mut next = current.clone();
         if let Some(r) = self.rating {
-            next.rating = r.as_str().into();
+            next.rating = r;
         }
         if let Some(h) = &self.headline {
             next.headline = h.clone();
@@ -243,8 +235,8 @@ pub struct VerdictOut {
     pub id: Uuid,
     pub version: i32,
     pub claim_id: Uuid,
-    pub status: String,
-    pub rating: String,
+    pub status: VerdictStatus,
+    pub rating: Rating,
     /// Human label, e.g. "Mostly false".
     pub rating_label: &'static str,
     /// 5 (true) … 1 (false); null for text-only ratings.
@@ -263,7 +255,7 @@ pub struct VerdictOut {
 
 impl From<Verdict> for VerdictOut {
     fn from(v: Verdict) -> Self {
-        let rating = v.rating();
+        let rating = v.rating;
         VerdictOut {
             id: v.id,
             version: v.version,

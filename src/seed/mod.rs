@@ -13,9 +13,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::ledger::hash::sha256;
+use crate::model::digest::sha256;
 use crate::model::article::{ArticleInput, NewArticle};
-use crate::model::claim::{ClaimInput, NewClaim};
+use crate::model::appearance::{AppearanceKind, NewAppearance, original_language};
+use crate::model::claim::{ClaimInput, DatePrecision, NewClaim};
+use crate::model::claimant::{ClaimantInput, ClaimantKind, ClaimantRef, NewClaimant};
 use crate::model::evidence::{EvidenceInput, NewEvidence};
 use crate::model::quote::{QuoteQuery, anchor};
 use crate::model::verdict::{NewVerdict, VerdictInput};
@@ -74,7 +76,19 @@ struct ArticleMeta {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClaimsFile {
+    claimants: Vec<ClaimantEntry>,
     claims: Vec<ClaimEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimantEntry {
+    key: String,
+    name: String,
+    kind: ClaimantKind,
+    role: Option<String>,
+    #[serde(default)]
+    same_as: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,8 +96,11 @@ struct ClaimsFile {
 struct ClaimEntry {
     key: String,
     statement: String,
+    /// A claimant's key.
     claimant: String,
     claimed_on: Option<String>,
+    claimed_on_precision: DatePrecision,
+    claimed_on_note: Option<String>,
     language: String,
     #[serde(default)]
     tags: Vec<String>,
@@ -100,6 +117,9 @@ struct QuoteEntry {
     exact: String,
     prefix: Option<String>,
     suffix: Option<String>,
+    kind: AppearanceKind,
+    translated: bool,
+    original_language: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,9 +153,11 @@ pub struct SeedArticle {
 #[derive(Debug)]
 pub struct SeedClaim {
     pub key: String,
+    /// The claimant's key.
+    pub claimant: String,
     pub claim: NewClaim,
-    /// (article file, quote)
-    pub appearances: Vec<(String, QuoteQuery)>,
+    /// (article file, appearance; its article id is set when written)
+    pub appearances: Vec<(String, NewAppearance)>,
     /// (evidence key, article file, evidence)
     pub evidence: Vec<(String, String, NewEvidence)>,
     pub verdict: Option<(NewVerdict, Vec<String>)>,
@@ -146,6 +168,8 @@ pub struct SeedClaim {
 #[derive(Debug)]
 pub struct Fixture {
     pub articles: Vec<SeedArticle>,
+    /// (key, record)
+    pub claimants: Vec<(String, NewClaimant)>,
     pub claims: Vec<SeedClaim>,
 }
 
@@ -207,6 +231,23 @@ pub fn load(dir: &Path) -> Result<Fixture, FixtureError> {
 
     let file = "claims.json";
     let parsed: ClaimsFile = serde_json::from_str(&read(dir, file)?).map_err(|e| fixture_error(file, "file", e.to_string()))?;
+    let mut claimants = vec![];
+    for c in parsed.claimants {
+        let entry = format!("claimant '{}'", c.key);
+        if claimants.iter().any(|(k, _)| *k == c.key) {
+            return Err(fixture_error(file, &entry, "duplicate key"));
+        }
+        let input = ClaimantInput {
+            name: c.name,
+            kind: c.kind,
+            role: c.role,
+            same_as: Some(c.same_as),
+            reason: None,
+        };
+        let (record, _) = NewClaimant::parse(&input).map_err(|e| invalid(file, &entry, e))?;
+        claimants.push((c.key, record));
+    }
+    let mut used: HashSet<String> = HashSet::new();
     let mut claim_keys = HashSet::new();
     let mut evidence_keys = HashSet::new();
     let mut claims = vec![];
@@ -215,10 +256,19 @@ pub fn load(dir: &Path) -> Result<Fixture, FixtureError> {
         if !claim_keys.insert(c.key.clone()) {
             return Err(fixture_error(file, &entry, "duplicate key"));
         }
+        let (_, claimant) = claimants
+            .iter()
+            .find(|(k, _)| *k == c.claimant)
+            .ok_or_else(|| fixture_error(file, &entry, format!("unknown claimant '{}'", c.claimant)))?;
+        used.insert(c.claimant.clone());
         let input = ClaimInput {
             statement: c.statement,
-            claimant: c.claimant,
+            claimant: Some(claimant.name.clone()),
+            claimant_id: None,
+            claimant_kind: Some(claimant.kind),
             claimed_on: c.claimed_on,
+            claimed_on_precision: Some(c.claimed_on_precision),
+            claimed_on_note: c.claimed_on_note,
             language: c.language,
             tags: Some(c.tags),
             reason: None,
@@ -241,7 +291,16 @@ pub fn load(dir: &Path) -> Result<Fixture, FixtureError> {
                 end: None,
             };
             anchor(body, &quote).map_err(|e| fixture_error(file, &entry, e.message))?;
-            appearances.push((a.article, quote));
+            let original_language = original_language(a.translated, a.original_language.as_deref())
+                .map_err(|e| fixture_error(file, &entry, format!("{}: {}", e.field, e.message)))?;
+            let new = NewAppearance {
+                article_id: Uuid::nil(),
+                quote,
+                kind: a.kind,
+                translated: a.translated,
+                original_language,
+            };
+            appearances.push((a.article, new));
         }
         let mut evidence = vec![];
         for e in c.evidence {
@@ -298,13 +357,21 @@ pub fn load(dir: &Path) -> Result<Fixture, FixtureError> {
         };
         claims.push(SeedClaim {
             key: c.key,
+            claimant: c.claimant,
             claim,
             appearances,
             evidence,
             verdict,
         });
     }
-    Ok(Fixture { articles, claims })
+    if let Some((key, _)) = claimants.iter().find(|(k, _)| !used.contains(k)) {
+        return Err(fixture_error(file, &format!("claimant '{key}'"), "no claim names it"));
+    }
+    Ok(Fixture {
+        articles,
+        claimants,
+        claims,
+    })
 }
 
 /// What a seed run did.
@@ -352,7 +419,8 @@ fn system_account(conn: &mut PgConnection, username: &str, role: Role) -> AppRes
                 password_hash: None,
             },
             Some("seed: system account"),
-        )?,
+        )?
+        .value,
         Err(e) => return Err(e),
     };
     Ok(Actor {
@@ -362,8 +430,15 @@ fn system_account(conn: &mut PgConnection, username: &str, role: Role) -> AppRes
     })
 }
 
-/// Writes the fixture in one transaction, unless its articles are there already.
+/// Writes the fixture in one transaction, unless its articles are there
+/// already, and waits until it is sequenced.
 pub fn seed(conn: &mut PgConnection, fixture: &Fixture) -> AppResult<Outcome> {
+    let outcome = write_fixture(conn, fixture)?;
+    store::sequencer::settle(conn, std::time::Duration::from_secs(60))?;
+    Ok(outcome)
+}
+
+fn write_fixture(conn: &mut PgConnection, fixture: &Fixture) -> AppResult<Outcome> {
     store::transaction(conn, |conn| {
         let mut present = 0;
         for a in &fixture.articles {
@@ -387,17 +462,23 @@ pub fn seed(conn: &mut PgConnection, fixture: &Fixture) -> AppResult<Outcome> {
         for a in &fixture.articles {
             let why = format!("seed: seed_articles/{}", a.file);
             let stored = store::articles::create(conn, &editor, a.article.clone(), Some(&why))?;
-            article_ids.insert(a.file.as_str(), stored.id);
+            article_ids.insert(a.file.as_str(), stored.value.id);
+        }
+        let mut claimant_ids: HashMap<&str, Uuid> = HashMap::new();
+        for (key, record) in &fixture.claimants {
+            let why = format!("seed: claimant '{key}'");
+            let stored = store::claimants::create(conn, &editor, record, Some(&why))?;
+            claimant_ids.insert(key.as_str(), stored.value.id);
         }
         let (mut appearances, mut evidence, mut verdicts) = (0, 0, 0);
         for c in &fixture.claims {
             let why = format!("seed: claim '{}'", c.key);
-            let claim = store::claims::create(conn, &editor, c.claim.clone(), Some(&why))?;
-            for (file, quote) in &c.appearances {
-                let new = crate::model::appearance::NewAppearance {
-                    article_id: article_ids[file.as_str()],
-                    quote: quote.clone(),
-                };
+            let mut new_claim = c.claim.clone();
+            new_claim.claimant = ClaimantRef::Id(claimant_ids[c.claimant.as_str()]);
+            let claim = store::claims::create(conn, &editor, new_claim, Some(&why))?.value;
+            for (file, appearance) in &c.appearances {
+                let mut new = appearance.clone();
+                new.article_id = article_ids[file.as_str()];
                 store::appearances::add(conn, &editor, claim.id, &new, Some(&why))?;
                 appearances += 1;
             }
@@ -408,13 +489,13 @@ pub fn seed(conn: &mut PgConnection, fixture: &Fixture) -> AppResult<Outcome> {
                     *article_id = article_ids[file.as_str()];
                 }
                 let stored = store::evidence::add(conn, &editor, claim.id, &e, Some(&why))?;
-                evidence_ids.insert(key.as_str(), stored.id);
+                evidence_ids.insert(key.as_str(), stored.value.id);
                 evidence += 1;
             }
             if let Some((v, keys)) = &c.verdict {
                 let mut v = v.clone();
                 v.evidence_ids = keys.iter().map(|k| evidence_ids[k.as_str()]).collect();
-                let draft = store::verdicts::create_draft(conn, &editor, claim.id, &v, Some(&why))?;
+                let draft = store::verdicts::create_draft(conn, &editor, claim.id, &v, Some(&why))?.value;
                 store::verdicts::submit(conn, &editor, draft.id, None, Some(&why))?;
                 store::verdicts::publish(conn, &reviewer, draft.id, None, Some(&why))?;
                 verdicts += 1;
@@ -432,10 +513,7 @@ pub fn seed(conn: &mut PgConnection, fixture: &Fixture) -> AppResult<Outcome> {
 
 /// Whether the database has no articles and no claims.
 pub fn database_is_empty(conn: &mut PgConnection) -> AppResult<bool> {
-    use diesel::prelude::*;
-    let articles: i64 = crate::db::schema::articles::table.count().get_result(conn)?;
-    let claims: i64 = crate::db::schema::claims::table.count().get_result(conn)?;
-    Ok(articles == 0 && claims == 0)
+    store::holds_no_articles_or_claims(conn)
 }
 
 /// The default fixture directory.

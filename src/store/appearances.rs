@@ -4,12 +4,12 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::{claims, record, transaction};
+use super::{Committed, claims, write};
 use crate::db::schema::{appearances, articles};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::model::appearance::NewAppearance;
+use crate::model::appearance::{AppearanceStatus, NewAppearance};
 use crate::model::quote::{Anchored, QuoteQuery, anchor};
-use crate::model::{Action, Actor, Appearance, EntityKind};
+use crate::model::{Action, Actor, Appearance};
 
 /// Finds the quote in the stored article body: a missing article and a
 /// quote that is absent or ambiguous are 422s naming the field.
@@ -19,8 +19,8 @@ pub fn anchor_in_article(conn: &mut PgConnection, article_id: Uuid, quote: &Quot
     anchor(&body, quote).map_err(|e| AppError::invalid(vec![e]))
 }
 
-pub fn add(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewAppearance, reason: Option<&str>) -> AppResult<Appearance> {
-    transaction(conn, |conn| {
+pub fn add(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewAppearance, reason: Option<&str>) -> AppResult<Committed<Appearance>> {
+    write(conn, |conn, log| {
         claims::lock_active(conn, claim_id)?;
         let at = anchor_in_article(conn, new.article_id, &new.quote)?;
         let duplicate: bool = diesel::select(diesel::dsl::exists(
@@ -30,7 +30,7 @@ pub fn add(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewAppe
                     .and(appearances::article_id.eq(new.article_id))
                     .and(appearances::start_pos.eq(at.start as i32))
                     .and(appearances::end_pos.eq(at.end as i32))
-                    .and(appearances::status.eq("active")),
+                    .and(appearances::status.eq(AppearanceStatus::Active)),
             ),
         ))
         .get_result(conn)?;
@@ -47,18 +47,16 @@ pub fn add(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewAppe
                 appearances::suffix.eq(&at.suffix),
                 appearances::start_pos.eq(at.start as i32),
                 appearances::end_pos.eq(at.end as i32),
+                appearances::kind.eq(new.kind),
+                appearances::translated.eq(new.translated),
+                appearances::original_language.eq(&new.original_language),
             ))
             .returning(Appearance::as_returning())
             .get_result(conn)?;
-        record(
-            conn,
-            EntityKind::Appearance,
-            &appearance,
-            (appearance.id, appearance.version),
-            Action::Create,
+        log.record(&appearance, Action::Create,
             actor.id,
             reason,
-        )?;
+        );
         Ok(appearance)
     })
 }

@@ -4,16 +4,16 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::{Page, record, transaction};
+use super::{Committed, Page, write};
 use crate::db::schema::articles;
 use crate::error::{AppError, AppResult};
-use crate::ledger::hash::sha256;
+use crate::model::digest::sha256;
 use crate::model::article::NewArticle;
 use crate::model::fields::slugify;
-use crate::model::{Action, Actor, Article, EntityKind};
+use crate::model::{Action, Actor, Article};
 
-pub fn create(conn: &mut PgConnection, actor: &Actor, new: NewArticle, reason: Option<&str>) -> AppResult<Article> {
-    transaction(conn, |conn| {
+pub fn create(conn: &mut PgConnection, actor: &Actor, new: NewArticle, reason: Option<&str>) -> AppResult<Committed<Article>> {
+    write(conn, |conn, log| {
         let id = Uuid::now_v7();
         let slug = match new.slug {
             Some(slug) => {
@@ -45,15 +45,10 @@ pub fn create(conn: &mut PgConnection, actor: &Actor, new: NewArticle, reason: O
             ))
             .returning(Article::as_returning())
             .get_result(conn)?;
-        record(
-            conn,
-            EntityKind::Article,
-            &article,
-            (article.id, article.version),
-            Action::Create,
+        log.record(&article, Action::Create,
             actor.id,
             reason,
-        )?;
+        );
         Ok(article)
     })
 }

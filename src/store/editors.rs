@@ -7,11 +7,10 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::transaction;
+use super::{Committed, write};
 use crate::db::schema::{editors, login_failures};
 use crate::error::{AppError, AppResult};
-use crate::ledger::{self, NewRevision};
-use crate::model::{Action, Actor, Editor, EntityKind, Role, Username};
+use crate::model::{Action, Actor, Editor, Role, Username};
 
 pub struct NewEditor {
     pub username: Username,
@@ -25,8 +24,8 @@ fn role_names(roles: &[Role]) -> Vec<String> {
     roles.iter().map(|r| r.as_str().to_string()).collect()
 }
 
-pub fn create(conn: &mut PgConnection, actor_id: Uuid, new: NewEditor, reason: Option<&str>) -> AppResult<Editor> {
-    transaction(conn, |conn| {
+pub fn create(conn: &mut PgConnection, actor_id: Uuid, new: NewEditor, reason: Option<&str>) -> AppResult<Committed<Editor>> {
+    write(conn, |conn, log| {
         let taken: i64 = editors::table
             .filter(editors::username.eq(new.username.as_str()))
             .count()
@@ -47,25 +46,9 @@ pub fn create(conn: &mut PgConnection, actor_id: Uuid, new: NewEditor, reason: O
             ))
             .returning(Editor::as_returning())
             .get_result(conn)?;
-        log(conn, &editor, Action::Create, actor_id, reason)?;
+        log.record(&editor, Action::Create, actor_id, reason);
         Ok(editor)
     })
-}
-
-fn log(conn: &mut PgConnection, editor: &Editor, action: Action, actor_id: Uuid, reason: Option<&str>) -> AppResult<()> {
-    ledger::append(
-        conn,
-        &NewRevision {
-            kind: EntityKind::Editor,
-            entity_id: editor.id,
-            entity_version: editor.version,
-            action,
-            actor_id,
-            reason,
-            snapshot: editor.snapshot(),
-        },
-    )?;
-    Ok(())
 }
 
 pub fn list(conn: &mut PgConnection) -> AppResult<Vec<Editor>> {
@@ -84,8 +67,8 @@ pub fn find_by_username(conn: &mut PgConnection, username: &str) -> AppResult<Ed
         .ok_or_else(|| AppError::NotFound(format!("no editor named '{username}'")))
 }
 
-pub fn deactivate(conn: &mut PgConnection, actor_id: Uuid, username: &str, reason: Option<&str>) -> AppResult<Editor> {
-    transaction(conn, |conn| {
+pub fn deactivate(conn: &mut PgConnection, actor_id: Uuid, username: &str, reason: Option<&str>) -> AppResult<Committed<Editor>> {
+    write(conn, |conn, log| {
         let current = find_by_username(conn, username)?;
         if !current.active {
             return Err(AppError::Conflict(format!("'{username}' is already deactivated")));
@@ -98,13 +81,13 @@ pub fn deactivate(conn: &mut PgConnection, actor_id: Uuid, username: &str, reaso
             ))
             .returning(Editor::as_returning())
             .get_result(conn)?;
-        log(conn, &editor, Action::Deactivate, actor_id, reason)?;
+        log.record(&editor, Action::Deactivate, actor_id, reason);
         Ok(editor)
     })
 }
 
-pub fn set_password(conn: &mut PgConnection, actor_id: Uuid, username: &str, password_hash: String) -> AppResult<Editor> {
-    transaction(conn, |conn| {
+pub fn set_password(conn: &mut PgConnection, actor_id: Uuid, username: &str, password_hash: String) -> AppResult<Committed<Editor>> {
+    write(conn, |conn, log| {
         let current = find_by_username(conn, username)?;
         let editor: Editor = diesel::update(editors::table.find(current.id))
             .set((
@@ -114,7 +97,7 @@ pub fn set_password(conn: &mut PgConnection, actor_id: Uuid, username: &str, pas
             ))
             .returning(Editor::as_returning())
             .get_result(conn)?;
-        log(conn, &editor, Action::SetPassword, actor_id, None)?;
+        log.record(&editor, Action::SetPassword, actor_id, None);
         Ok(editor)
     })
 }

@@ -4,14 +4,14 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::{appearances::anchor_in_article, check_version, claims, record, transaction};
+use super::{Committed, appearances::anchor_in_article, check_version, claims, write};
 use crate::db::schema::{evidence, verdicts};
 use crate::error::{AppError, AppResult};
 use crate::model::evidence::{EvidencePatch, EvidenceSource, EvidenceStatus, NewEvidence};
-use crate::model::{Action, Actor, EntityKind, Evidence};
+use crate::model::{Action, Actor, Evidence, VerdictStatus};
 
-pub fn add(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewEvidence, reason: Option<&str>) -> AppResult<Evidence> {
-    transaction(conn, |conn| {
+pub fn add(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewEvidence, reason: Option<&str>) -> AppResult<Committed<Evidence>> {
+    write(conn, |conn, log| {
         claims::lock_active(conn, claim_id)?;
         let id = Uuid::now_v7();
         let row: Evidence = match &new.source {
@@ -45,15 +45,10 @@ pub fn add(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewEvid
                 .returning(Evidence::as_returning())
                 .get_result(conn)?,
         };
-        record(
-            conn,
-            EntityKind::Evidence,
-            &row,
-            (row.id, row.version),
-            Action::Create,
+        log.record(&row, Action::Create,
             actor.id,
             reason,
-        )?;
+        );
         Ok(row)
     })
 }
@@ -78,8 +73,8 @@ pub fn update(
     expected: Option<i32>,
     patch: &EvidencePatch,
     reason: Option<&str>,
-) -> AppResult<Evidence> {
-    transaction(conn, |conn| {
+) -> AppResult<Committed<Evidence>> {
+    write(conn, |conn, log| {
         let current: Evidence = evidence::table
             .find(id)
             .for_update()
@@ -92,14 +87,14 @@ pub fn update(
         if next == current {
             return Ok(current);
         }
-        let withdrawing = next.status == EvidenceStatus::Withdrawn.as_str() && current.status != next.status;
+        let withdrawing = next.status == EvidenceStatus::Withdrawn && current.status != next.status;
         if withdrawing {
             // A verdict in the workflow or in public must not cite withdrawn evidence.
             let citing: Option<(Uuid, String)> = verdicts::table
                 .filter(
                     verdicts::evidence_ids
                         .contains(vec![id])
-                        .and(verdicts::status.eq_any(["draft", "in_review", "published"])),
+                        .and(verdicts::status.eq_any([VerdictStatus::Draft, VerdictStatus::InReview, VerdictStatus::Published])),
                 )
                 .select((verdicts::id, verdicts::status))
                 .first(conn)
@@ -123,7 +118,7 @@ pub fn update(
             .returning(Evidence::as_returning())
             .get_result(conn)?;
         let action = if withdrawing { Action::Withdraw } else { Action::Update };
-        record(conn, EntityKind::Evidence, &row, (row.id, row.version), action, actor.id, reason)?;
+        log.record(&row, action, actor.id, reason);
         Ok(row)
     })
 }

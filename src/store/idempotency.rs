@@ -5,7 +5,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::transaction;
+use super::{PendingGroup, transaction};
 use crate::db::schema::idempotency_keys;
 use crate::error::{AppError, AppResult};
 
@@ -17,6 +17,11 @@ pub struct StoredResponse {
     pub status: u16,
     pub body: serde_json::Value,
     pub location: Option<String>,
+    /// The version the response's ETag names.
+    pub etag_version: Option<i32>,
+    /// The revisions the write recorded, waiting to be sequenced (a replay
+    /// knows only the last one's entity and version).
+    pub pending: Option<PendingGroup>,
 }
 
 /// Runs `write` once per (actor, key). A retry with the same request gets the
@@ -44,13 +49,17 @@ pub fn once(
             .on_conflict_do_nothing()
             .execute(conn)?;
         if claimed == 0 {
-            let (hash, status, body, location): (Vec<u8>, i16, serde_json::Value, Option<String>) = idempotency_keys::table
+            type Stored = (Vec<u8>, i16, serde_json::Value, Option<String>, Option<i32>, Option<Uuid>, Option<i32>);
+            let (hash, status, body, location, etag_version, log_entity_id, log_entity_version): Stored = idempotency_keys::table
                 .find((actor_id, key))
                 .select((
                     idempotency_keys::request_hash,
                     idempotency_keys::status,
                     idempotency_keys::body,
                     idempotency_keys::location,
+                    idempotency_keys::etag_version,
+                    idempotency_keys::log_entity_id,
+                    idempotency_keys::log_entity_version,
                 ))
                 .first(conn)?;
             if hash != request_hash {
@@ -63,6 +72,12 @@ pub fn once(
                     status: status as u16,
                     body,
                     location,
+                    etag_version,
+                    pending: log_entity_id.zip(log_entity_version).map(|(id, version)| PendingGroup {
+                        grp: 0,
+                        last_entity_id: id,
+                        last_entity_version: version,
+                    }),
                 },
                 true,
             ));
@@ -73,6 +88,9 @@ pub fn once(
                 idempotency_keys::status.eq(response.status as i16),
                 idempotency_keys::body.eq(&response.body),
                 idempotency_keys::location.eq(&response.location),
+                idempotency_keys::etag_version.eq(response.etag_version),
+                idempotency_keys::log_entity_id.eq(response.pending.map(|p| p.last_entity_id)),
+                idempotency_keys::log_entity_version.eq(response.pending.map(|p| p.last_entity_version)),
             ))
             .execute(conn)?;
         Ok((response, false))

@@ -3,47 +3,90 @@
 
 pub mod appearances;
 pub mod articles;
-pub mod audit;
+pub mod claimants;
 pub mod claims;
 pub mod editors;
 pub mod evidence;
 pub mod factchecks;
+pub mod history;
 pub mod idempotency;
+pub mod import;
+pub mod log;
+pub mod revisions;
+pub mod sequencer;
+pub mod state;
+pub mod upgrade;
 pub mod verdicts;
 
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::ledger::{self, Appended, NewRevision};
-use crate::model::{Action, EntityKind};
+use crate::ledger::{self, NewRevision};
+pub use crate::ledger::PendingGroup;
+use crate::model::{Action, Recorded};
 
-/// Appends the revision for a changed row: its snapshot is the row as
-/// stored after the change, so the projection can be rebuilt from the log.
-pub fn record<T: Serialize>(
-    conn: &mut PgConnection,
-    kind: EntityKind,
-    row: &T,
-    (id, version): (Uuid, i32),
-    action: Action,
-    actor_id: Uuid,
-    reason: Option<&str>,
-) -> AppResult<Appended> {
-    let snapshot = serde_json::to_value(row).map_err(AppError::internal)?;
-    ledger::append(
-        conn,
-        &NewRevision {
-            kind,
-            entity_id: id,
-            entity_version: version,
+/// The revisions one write records, in order. They reach the ledger
+/// together, as the transaction's last statement (see [`write`]): the one
+/// way a write reaches the log.
+#[derive(Default)]
+pub struct Log {
+    revisions: Vec<NewRevision>,
+}
+
+impl Log {
+    /// Records a change: the entity's snapshot after it, what happened,
+    /// who did it and why.
+    pub fn record<T: Recorded>(&mut self, entity: &T, action: Action, actor_id: Uuid, reason: Option<&str>) {
+        self.revisions.push(NewRevision {
+            kind: T::KIND,
+            entity_id: entity.id(),
+            entity_version: entity.version(),
             action,
             actor_id,
-            reason,
-            snapshot,
-        },
-    )
+            reason: reason.map(str::to_string),
+            snapshot: entity.snapshot(),
+        });
+    }
+}
+
+/// A write that committed: its result, and the pending group its revisions
+/// wait in until the sequencer gives them their seqs (None when the write
+/// changed nothing).
+#[derive(Debug)]
+pub struct Committed<T> {
+    pub value: T,
+    pub pending: Option<PendingGroup>,
+}
+
+impl<T> Committed<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Committed<U> {
+        Committed {
+            value: f(self.value),
+            pending: self.pending,
+        }
+    }
+}
+
+/// Runs a write in one transaction: `f` changes the projection and records
+/// its revisions in `log`; they are recorded as pending last, after every
+/// row lock `f` took.
+pub fn write<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection, &mut Log) -> AppResult<T>) -> AppResult<Committed<T>> {
+    transaction(conn, |conn| {
+        let mut log = Log::default();
+        let value = f(conn, &mut log)?;
+        let pending = ledger::append(conn, &log.revisions)?;
+        Ok(Committed { value, pending })
+    })
+}
+
+/// Whether nothing has been recorded yet but accounts (the seed's test).
+pub fn holds_no_articles_or_claims(conn: &mut PgConnection) -> AppResult<bool> {
+    use crate::db::schema::{articles, claims};
+    let articles: i64 = articles::table.count().get_result(conn)?;
+    let claims: i64 = claims::table.count().get_result(conn)?;
+    Ok(articles == 0 && claims == 0)
 }
 
 /// Optimistic concurrency: the client's version must be the current one.

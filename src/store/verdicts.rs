@@ -5,15 +5,16 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::{check_version, claims, record, transaction};
+use super::{Committed, check_version, claims, write};
 use crate::db::schema::{evidence, verdicts};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::model::evidence::EvidenceStatus;
 use crate::model::verdict::{NewVerdict, VerdictPatch};
-use crate::model::{Action, Actor, EntityKind, Verdict, VerdictStatus};
+use crate::model::{Action, Actor, Verdict, VerdictStatus};
 
 /// Every cited id must be active evidence of this claim.
 fn check_evidence(conn: &mut PgConnection, claim_id: Uuid, ids: &[Uuid]) -> AppResult<()> {
-    let found: Vec<(Uuid, Uuid, String)> = evidence::table
+    let found: Vec<(Uuid, Uuid, EvidenceStatus)> = evidence::table
         .filter(evidence::id.eq_any(ids))
         .select((evidence::id, evidence::claim_id, evidence::status))
         .load(conn)?;
@@ -23,7 +24,7 @@ fn check_evidence(conn: &mut PgConnection, claim_id: Uuid, ids: &[Uuid]) -> AppR
         match found.iter().find(|(eid, _, _)| eid == id) {
             None => errors.push(FieldError::new(field, format!("no evidence with id {id}"))),
             Some((_, c, _)) if *c != claim_id => errors.push(FieldError::new(field, format!("evidence {id} belongs to another claim"))),
-            Some((_, _, status)) if status != "active" => errors.push(FieldError::new(field, format!("evidence {id} is {status}"))),
+            Some((_, _, status)) if *status != EvidenceStatus::Active => errors.push(FieldError::new(field, format!("evidence {id} is {status}"))),
             Some(_) => {}
         }
     }
@@ -60,7 +61,7 @@ fn lock(conn: &mut PgConnection, id: Uuid, expected: Option<i32>) -> AppResult<V
 }
 
 fn require_status(v: &Verdict, allowed: &[VerdictStatus], doing: &str) -> AppResult<()> {
-    if allowed.contains(&v.status()) {
+    if allowed.contains(&v.status) {
         return Ok(());
     }
     let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
@@ -81,8 +82,8 @@ fn not_the_author(v: &Verdict, actor: &Actor, doing: &str) -> AppResult<()> {
     Ok(())
 }
 
-pub fn create_draft(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewVerdict, reason: Option<&str>) -> AppResult<Verdict> {
-    transaction(conn, |conn| {
+pub fn create_draft(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewVerdict, reason: Option<&str>) -> AppResult<Committed<Verdict>> {
+    write(conn, |conn, log| {
         claims::lock_active(conn, claim_id)?;
         check_evidence(conn, claim_id, &new.evidence_ids)?;
         let v: Verdict = diesel::insert_into(verdicts::table)
@@ -97,7 +98,7 @@ pub fn create_draft(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new:
             ))
             .returning(Verdict::as_returning())
             .get_result(conn)?;
-        record(conn, EntityKind::Verdict, &v, (v.id, v.version), Action::Create, actor.id, reason)?;
+        log.record(&v, Action::Create, actor.id, reason);
         Ok(v)
     })
 }
@@ -109,8 +110,8 @@ pub fn update_draft(
     expected: Option<i32>,
     patch: &VerdictPatch,
     reason: Option<&str>,
-) -> AppResult<Verdict> {
-    transaction(conn, |conn| {
+) -> AppResult<Committed<Verdict>> {
+    write(conn, |conn, log| {
         let current = lock(conn, id, expected)?;
         require_status(&current, &[VerdictStatus::Draft], "edit")?;
         let next = patch.apply(&current);
@@ -131,7 +132,7 @@ pub fn update_draft(
             ))
             .returning(Verdict::as_returning())
             .get_result(conn)?;
-        record(conn, EntityKind::Verdict, &v, (v.id, v.version), Action::Update, actor.id, reason)?;
+        log.record(&v, Action::Update, actor.id, reason);
         Ok(v)
     })
 }
@@ -166,8 +167,8 @@ fn set_status(conn: &mut PgConnection, current: &Verdict, status: VerdictStatus,
     Ok(v)
 }
 
-pub fn submit(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option<i32>, reason: Option<&str>) -> AppResult<Verdict> {
-    transaction(conn, |conn| {
+pub fn submit(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option<i32>, reason: Option<&str>) -> AppResult<Committed<Verdict>> {
+    write(conn, |conn, log| {
         let current = lock(conn, id, expected)?;
         require_status(&current, &[VerdictStatus::Draft], "submit")?;
         if current.evidence_ids.is_empty() {
@@ -178,15 +179,15 @@ pub fn submit(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option
         }
         check_evidence(conn, current.claim_id, &current.evidence_ids)?;
         let v = set_status(conn, &current, VerdictStatus::InReview, None)?;
-        record(conn, EntityKind::Verdict, &v, (v.id, v.version), Action::Submit, actor.id, reason)?;
+        log.record(&v, Action::Submit, actor.id, reason);
         Ok(v)
     })
 }
 
 /// Publishes, superseding the claim's previously published verdict in the
 /// same transaction (two revisions).
-pub fn publish(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option<i32>, reason: Option<&str>) -> AppResult<Verdict> {
-    transaction(conn, |conn| {
+pub fn publish(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option<i32>, reason: Option<&str>) -> AppResult<Committed<Verdict>> {
+    write(conn, |conn, log| {
         let current = lock(conn, id, expected)?;
         not_the_author(&current, actor, "publish")?;
         require_status(&current, &[VerdictStatus::InReview], "publish")?;
@@ -205,38 +206,33 @@ pub fn publish(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Optio
         if let Some(old) = previous {
             let old = set_status(conn, &old, VerdictStatus::Superseded, None)?;
             let why = format!("superseded by verdict {id}");
-            record(
-                conn,
-                EntityKind::Verdict,
-                &old,
-                (old.id, old.version),
-                Action::Supersede,
+            log.record(&old, Action::Supersede,
                 actor.id,
                 Some(reason.unwrap_or(&why)),
-            )?;
+            );
         }
         let v = set_status(conn, &current, VerdictStatus::Published, Some(actor.id))?;
-        record(conn, EntityKind::Verdict, &v, (v.id, v.version), Action::Publish, actor.id, reason)?;
+        log.record(&v, Action::Publish, actor.id, reason);
         Ok(v)
     })
 }
 
 /// Sends a verdict in review back to its author as a draft.
-pub fn reject(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option<i32>, reason: Option<&str>) -> AppResult<Verdict> {
-    transaction(conn, |conn| {
+pub fn reject(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option<i32>, reason: Option<&str>) -> AppResult<Committed<Verdict>> {
+    write(conn, |conn, log| {
         let current = lock(conn, id, expected)?;
         not_the_author(&current, actor, "reject")?;
         require_status(&current, &[VerdictStatus::InReview], "reject")?;
         let v = set_status(conn, &current, VerdictStatus::Draft, None)?;
-        record(conn, EntityKind::Verdict, &v, (v.id, v.version), Action::Reject, actor.id, reason)?;
+        log.record(&v, Action::Reject, actor.id, reason);
         Ok(v)
     })
 }
 
 /// Retires a verdict for good; a published one leaves the public set.
-pub fn withdraw(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option<i32>, reason: Option<&str>) -> AppResult<Verdict> {
+pub fn withdraw(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option<i32>, reason: Option<&str>) -> AppResult<Committed<Verdict>> {
     let reason = reason.ok_or_else(|| AppError::field("reason", "withdrawing a verdict needs a reason"))?;
-    transaction(conn, |conn| {
+    write(conn, |conn, log| {
         let current = lock(conn, id, expected)?;
         not_the_author(&current, actor, "withdraw")?;
         require_status(
@@ -245,15 +241,10 @@ pub fn withdraw(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Opti
             "withdraw",
         )?;
         let v = set_status(conn, &current, VerdictStatus::Withdrawn, None)?;
-        record(
-            conn,
-            EntityKind::Verdict,
-            &v,
-            (v.id, v.version),
-            Action::Withdraw,
+        log.record(&v, Action::Withdraw,
             actor.id,
             Some(reason),
-        )?;
+        );
         Ok(v)
     })
 }

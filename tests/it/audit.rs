@@ -7,10 +7,14 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+use claimledger::db::sql::{Param, Sql};
 use claimledger::ledger::{self, NewRevision, append_batch};
 use claimledger::model::{Action, EntityKind, Role};
 use claimledger::seed;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::Untyped;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 
@@ -71,8 +75,8 @@ fn revisions_filter_by_kind_entity_actor_action_and_time() {
     assert_eq!(claims.len(), 1);
     assert_eq!(claims[0]["entity_id"], f.claim_id);
     assert_eq!(items(&format!("entity_id={}", f.evidence_id)).len(), 1);
-    assert_eq!(items("actor=ed").len(), 3, "article, claim, evidence");
-    assert_eq!(items(&format!("actor={}", f.editor_id)).len(), 3);
+    assert_eq!(items("actor=ed").len(), 4, "article, claimant, claim, evidence");
+    assert_eq!(items(&format!("actor={}", f.editor_id)).len(), 4);
     assert_eq!(items("actor=nobody").len(), 0);
     assert_eq!(items("action=create").len(), app.count("revisions") as usize);
     let all = items("");
@@ -108,7 +112,7 @@ fn paging_the_log_while_writers_append_misses_and_repeats_nothing() {
                 app.created(
                     &token,
                     "/v1/claims",
-                    &json!({"statement": format!("claim {n}"), "claimant": "c", "language": "en"}),
+                    &json!({"statement": format!("claim {n}"), "claimant": "c", "claimant_kind": "person", "language": "en"}),
                 );
             }
         })
@@ -116,7 +120,10 @@ fn paging_the_log_while_writers_append_misses_and_repeats_nothing() {
     let mut seen: Vec<i64> = vec![];
     let page_after = |after: Option<i64>| -> Value {
         let path = match after {
-            Some(c) => format!("/v1/revisions?limit=7&cursor={c}"),
+            Some(c) => format!(
+                "/v1/revisions?limit=7&cursor={}",
+                claimledger::model::paging::SeqCursor(c).token()
+            ),
             None => "/v1/revisions?limit=7".into(),
         };
         app.get_as(&auditor, &path).json().unwrap()
@@ -134,7 +141,8 @@ fn paging_the_log_while_writers_append_misses_and_repeats_nothing() {
             break;
         }
         if let Some(c) = page["next_cursor"].as_str() {
-            assert_eq!(c, seen.last().unwrap().to_string(), "the cursor is the last seq of the page");
+            let after = claimledger::model::paging::SeqCursor::parse(c).unwrap().0;
+            assert_eq!(after, *seen.last().unwrap(), "the cursor resumes after the last seq of the page");
         }
     }
     writer.join().unwrap();
@@ -149,12 +157,13 @@ fn history_lists_the_claim_and_its_children_with_json_patches() {
     let f = app.fixture();
     let auditor = app.token("aud", &[Role::Auditor]);
     let path = format!("/v1/claims/{}", f.claim_id);
-    app.patch_as(
+    let r = app.patch_as(
         &f.editor,
         &path,
         Some("\"1\""),
         &json!({"statement": "Russia has never used cluster munitions.", "reason": "exact wording"}),
     );
+    assert_eq!(r.status(), 200);
     app.created(
         &f.editor,
         &format!("/v1/claims/{}/appearances", f.claim_id),
@@ -192,8 +201,18 @@ fn history_lists_the_claim_and_its_children_with_json_patches() {
         "{ops:?}"
     );
     assert!(ops.iter().any(|op| op["path"] == "/version"));
-    // A create is a patch from {}.
-    assert!(items[0]["patch"].as_array().unwrap().iter().all(|op| op["op"] == "add"));
+    // A create is a patch from {}: only adds, and applied to {} they give the
+    // claim's first snapshot.
+    let created = items[0]["patch"].as_array().unwrap();
+    assert!(!created.is_empty() && created.iter().all(|op| op["op"] == "add"), "{created:?}");
+    let mut rebuilt = json!({});
+    json_patch::patch(
+        &mut rebuilt,
+        &serde_json::from_value::<json_patch::Patch>(items[0]["patch"].clone()).unwrap(),
+    )
+    .unwrap();
+    let first_revision: Value = app.get_as(&auditor, &format!("/v1/revisions/{}", items[0]["seq"])).json().unwrap();
+    assert_eq!(rebuilt, first_revision["snapshot"]);
     // Paged with a cursor.
     let first: Value = app.get_as(&auditor, &format!("{path}/history?limit=3")).json().unwrap();
     let rest: Value = app
@@ -268,7 +287,7 @@ fn as_of_every_recorded_seq_equals_the_state_recorded_then() {
                 let c = app.created(
                     &editor,
                     "/v1/claims",
-                    &json!({"statement": format!("Claim made at step {step}"), "claimant": "Someone", "language": "en"}),
+                    &json!({"statement": format!("Claim made at step {step}"), "claimant": "Someone", "claimant_kind": "person", "language": "en"}),
                 );
                 claims.push(c["id"].as_str().unwrap().to_string());
                 true
@@ -346,7 +365,7 @@ fn as_of_every_recorded_seq_equals_the_state_recorded_then() {
     let at: String = {
         use claimledger::db::schema::revisions::dsl::*;
         let t: chrono::DateTime<chrono::Utc> = revisions.find(r.seq).select(recorded_at).first(&mut app.conn()).unwrap();
-        claimledger::ledger::hash::format_timestamp(t)
+        claimledger::model::format_timestamp(t)
     };
     for id in r.views.keys() {
         let then: Value = app
@@ -359,7 +378,7 @@ fn as_of_every_recorded_seq_equals_the_state_recorded_then() {
             x.seq >= r.seq && x.views.contains_key(id) && {
                 use claimledger::db::schema::revisions::dsl::*;
                 let t: chrono::DateTime<chrono::Utc> = revisions.find(x.seq).select(recorded_at).first(&mut app.conn()).unwrap();
-                claimledger::ledger::hash::format_timestamp(t) == at
+                claimledger::model::format_timestamp(t) == at
             }
         });
         assert_eq!(&then, &last_at_time.unwrap().views[id]);
@@ -478,11 +497,11 @@ fn an_export_is_the_design_s_line_format_and_verifies_with_plain_sha256() {
             entry.remove("chain_hash").unwrap(),
         );
         assert_eq!(entry.len(), 8, "exactly the entry's fields plus seq and the hashes");
-        let digest = claimledger::ledger::hash::sha256(&serde_jcs::to_vec(&Value::Object(entry)).unwrap());
+        let digest = claimledger::model::digest::sha256(&serde_jcs::to_vec(&Value::Object(entry)).unwrap());
         assert_eq!(hex::encode(digest), eh.as_str().unwrap(), "seq {seq}");
         let mut chained = prev.clone();
         chained.extend_from_slice(&digest);
-        let chain = claimledger::ledger::hash::sha256(&chained);
+        let chain = claimledger::model::digest::sha256(&chained);
         assert_eq!(hex::encode(chain), ch.as_str().unwrap());
         prev = chain.to_vec();
     }
@@ -535,6 +554,7 @@ pub fn fill(app: &TestApp, claims: usize, revisions_per_claim: usize) {
         }
         conn.transaction(|c| append_batch(c, &revs)).unwrap();
     }
+    claimledger::store::sequencer::settle(&mut conn, std::time::Duration::from_secs(300)).unwrap();
     diesel::sql_query("ANALYZE revisions").execute(&mut conn).unwrap();
 }
 
@@ -605,7 +625,7 @@ fn verify_state_reports_a_projection_row_changed_behind_the_ledgers_back() {
     ))
     .execute(&mut app.conn())
     .unwrap();
-    let r = claimledger::store::audit::verify_state(&mut app.conn(), 10, |_| {}).unwrap();
+    let r = claimledger::store::state::verify_state(&mut app.conn(), 10, |_| {}).unwrap();
     assert!(
         r.drift.iter().any(|d| d.entity_id == ghost && d.problem == "not_in_log"),
         "{:?}",
@@ -620,23 +640,30 @@ struct PlanLine {
     line: String,
 }
 
-fn plan(conn: &mut PgConnection, sql: &str, claim: uuid::Uuid, n: i64) -> String {
-    use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
-    let lines: Vec<PlanLine> = diesel::sql_query(format!("EXPLAIN {sql}"))
-        .bind::<SqlUuid, _>(claim)
-        .bind::<Text, _>(claim.to_string())
-        .bind::<BigInt, _>(n)
-        .bind::<BigInt, _>(100i64)
-        .load(conn)
-        .unwrap_or_else(|_| {
-            // FAMILY_AT_SQL takes three parameters.
-            diesel::sql_query(format!("EXPLAIN {sql}"))
-                .bind::<SqlUuid, _>(claim)
-                .bind::<Text, _>(claim.to_string())
-                .bind::<BigInt, _>(n)
-                .load(conn)
-                .unwrap()
-        });
+/// `EXPLAIN` followed by a query's own SQL, sent with the query's own binds:
+/// what is explained is the query value the code builds, not a copy of it.
+struct Explain<Q>(Q);
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("EXPLAIN ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> QueryId for Explain<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> Query for Explain<Q> {
+    type SqlType = Untyped;
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for Explain<Q> {}
+
+fn explain<Q: QueryFragment<Pg>>(conn: &mut PgConnection, query: Q) -> String {
+    let lines: Vec<PlanLine> = Explain(query).load(conn).unwrap();
     lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
 }
 
@@ -654,8 +681,23 @@ fn history_and_as_of_use_indexes_not_scans() {
             .first(&mut conn)
             .unwrap()
     };
-    let history = plan(&mut conn, claimledger::store::audit::HISTORY_SQL, claim, 0);
-    let as_of = plan(&mut conn, claimledger::ledger::asof::FAMILY_AT_SQL, claim, 18_000);
+    let claim_text = claim.to_string();
+    // The exported SQL texts, with the binds store::history::claim_history and
+    // ledger::asof::claim_family_at give them (run as the same Sql type).
+    let history = explain(
+        &mut conn,
+        Sql::fixed(
+            claimledger::store::history::HISTORY_SQL,
+            vec![Param::Uuid(claim), Param::text(claim_text.as_str()), Param::BigInt(0), Param::BigInt(100)],
+        ),
+    );
+    let as_of = explain(
+        &mut conn,
+        Sql::fixed(
+            claimledger::ledger::asof::FAMILY_AT_SQL,
+            vec![Param::Uuid(claim), Param::text(claim_text.as_str()), Param::BigInt(18_000)],
+        ),
+    );
     for (name, p) in [("history", &history), ("as-of", &as_of)] {
         assert!(!p.contains("Seq Scan"), "{name} scans:\n{p}");
         assert!(
@@ -663,14 +705,15 @@ fn history_and_as_of_use_indexes_not_scans() {
             "{name}:\n{p}"
         );
     }
-    let as_of_time = plan_time(&mut conn);
-    assert!(!as_of_time.contains("Seq Scan"), "{as_of_time}");
-}
-
-fn plan_time(conn: &mut PgConnection) -> String {
-    let lines: Vec<PlanLine> =
-        diesel::sql_query("EXPLAIN SELECT seq FROM revisions WHERE recorded_at <= now() ORDER BY recorded_at DESC, seq DESC LIMIT 1")
-            .load(conn)
-            .unwrap();
-    lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
+    // seq_at_time: the diesel query it runs, built by the same function.
+    let t = chrono::Utc::now();
+    let query = claimledger::ledger::asof::seq_at_time_query(t);
+    let sql = diesel::debug_query::<Pg, _>(&query).to_string();
+    assert!(
+        sql.contains(r#"WHERE ("revisions"."recorded_at" <= $1)"#) && sql.contains("LIMIT $2"),
+        "{sql}"
+    );
+    let as_of_time = explain(&mut conn, query);
+    assert!(!as_of_time.contains("Seq Scan"), "{sql}\n{as_of_time}");
+    assert!(as_of_time.contains("revisions_recorded_at_idx"), "{sql}\n{as_of_time}");
 }

@@ -89,7 +89,7 @@ fn alg_none_is_401() {
     let (id, _) = app.editor("alice", &[Role::Editor]);
     let header = B64.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let payload = B64.encode(claims(id).to_string());
-    assert_401(me(&app, Some(&format!("Bearer {header}.{payload}."))), "token");
+    assert_401(me(&app, Some(&format!("Bearer {header}.{payload}."))), "the token is malformed");
 }
 
 #[test]
@@ -133,7 +133,11 @@ fn a_token_without_exp_is_401() {
     let (id, _) = app.editor("alice", &[Role::Editor]);
     let mut c = claims(id);
     c.as_object_mut().unwrap().remove("exp");
-    assert_401(me(&app, Some(&format!("Bearer {}", sign(&c, TEST_JWT_SECRET.as_bytes())))), "token");
+    assert_401(
+        me(&app, Some(&format!("Bearer {}", sign(&c, TEST_JWT_SECRET.as_bytes())))),
+        // Not "lacks a required claim": the claims fail to deserialize first.
+        "the token is invalid",
+    );
 }
 
 #[test]
@@ -265,38 +269,67 @@ fn login_bodies_are_checked() {
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("unknown field"), "{body}");
 }
 
+/// A fresh Ed25519 key pair, generated here (no openssl): the signing key for
+/// jsonwebtoken and the public key as the PEM file an identity provider publishes.
+fn ed25519_key_pair() -> (EncodingKey, String) {
+    use ed25519_dalek::SigningKey;
+    use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+    use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
+    let signing = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+    // jsonwebtoken's EdDSA signer reads a PKCS#8 private key (from_ed_der /
+    // from_ed_pem); its verifier an SPKI "PUBLIC KEY" PEM (DecodingKey::from_ed_pem).
+    let private = signing.to_pkcs8_der().unwrap();
+    let public_pem = signing.verifying_key().to_public_key_pem(LineEnding::LF).unwrap();
+    (EncodingKey::from_ed_der(private.as_bytes()), public_pem)
+}
+
 #[test]
 fn eddsa_tokens_from_a_configured_identity_provider_are_accepted() {
+    let (idp_key, idp_public_pem) = ed25519_key_pair();
+    assert!(idp_public_pem.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{idp_public_pem}");
+    // The public key file the operator configures, read the way the service reads it.
     let dir = std::env::temp_dir().join(format!("cl-ed-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let private = dir.join("idp.pem");
-    let public = dir.join("idp.pub.pem");
-    let ok = std::process::Command::new("openssl")
-        .args(["genpkey", "-algorithm", "ed25519", "-out"])
-        .arg(&private)
-        .status();
-    if !ok.map(|s| s.success()).unwrap_or(false) {
-        eprintln!("openssl is not installed; skipping the EdDSA case");
-        return;
-    }
-    assert!(
-        std::process::Command::new("openssl")
-            .args(["pkey", "-pubout", "-in"])
-            .arg(&private)
-            .arg("-out")
-            .arg(&public)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let public_pem = std::fs::read_to_string(&public).unwrap();
-    let app = spawn_app_with(|c| c.jwt.eddsa_public_key_pem = Some(public_pem));
+    let public_file = dir.join("idp.pub.pem");
+    std::fs::write(&public_file, &idp_public_pem).unwrap();
+    let configured = claimledger::config::Config::from_vars(std::collections::HashMap::from([(
+        "CLAIMLEDGER_JWT_EDDSA_PUBLIC_KEY_FILE".to_string(),
+        public_file.to_str().unwrap().to_string(),
+    )]))
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(configured.jwt.eddsa_public_key_pem.as_deref(), Some(idp_public_pem.as_str()));
+    let app = spawn_app_with(|c| c.jwt.eddsa_public_key_pem = configured.jwt.eddsa_public_key_pem.clone());
+
     let (id, _) = app.editor("alice", &[Role::Editor]);
-    let key = EncodingKey::from_ed_pem(&std::fs::read(&private).unwrap()).unwrap();
-    let token = encode(&Header::new(Algorithm::EdDSA), &claims(id), &key).unwrap();
+    let token = encode(&Header::new(Algorithm::EdDSA), &claims(id), &idp_key).unwrap();
+    let header: Value = serde_json::from_slice(&B64.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["alg"], "EdDSA");
+    let r = me(&app, Some(&format!("Bearer {token}")));
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().unwrap();
+    assert_eq!(body["id"], id.to_string());
+    assert_eq!(body["username"], "alice");
+
+    // Tampered: the payload raised to admin under the provider's signature.
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut raised = claims(id);
+    raised["roles"] = json!(["editor", "reviewer", "auditor", "admin"]);
+    let forged = format!("{}.{}.{}", parts[0], B64.encode(raised.to_string()), parts[2]);
+    assert_401(me(&app, Some(&format!("Bearer {forged}"))), "signature is invalid");
+    // Tampered: one bit of the signature flipped.
+    let mut signature = B64.decode(parts[2]).unwrap();
+    signature[10] ^= 0x01;
+    let flipped = format!("{}.{}.{}", parts[0], parts[1], B64.encode(&signature));
+    assert_401(me(&app, Some(&format!("Bearer {flipped}"))), "signature is invalid");
+    // Signed by another Ed25519 key than the configured one.
+    let (other_key, _) = ed25519_key_pair();
+    let stranger = encode(&Header::new(Algorithm::EdDSA), &claims(id), &other_key).unwrap();
+    assert_401(me(&app, Some(&format!("Bearer {stranger}"))), "signature is invalid");
+    // The provider's untouched token still works, so it was each change that was refused.
     assert_eq!(me(&app, Some(&format!("Bearer {token}"))).status(), 200);
+
     // Without the key configured, the same token is refused.
     let plain = spawn_app();
     assert_401(me(&plain, Some(&format!("Bearer {token}"))), "EdDSA");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -121,3 +121,26 @@ fn export_writes_the_log_that_verify_file_accepts() {
     let report = claimledger::ledger::verify::verify_export(std::io::Cursor::new(lines.join("\n")), |_| {});
     assert!(report.ok, "{report:?}");
 }
+
+/// The hashing is a contract: an export written by version 1 (the seed,
+/// exported by the code before the issue 12 refactor, kept as a fixture)
+/// verifies with today's `verify --file`, and a copy with one byte changed
+/// does not.
+#[test]
+fn an_export_written_by_version_1_still_verifies() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/fixtures/v1-seed-export.ndjson");
+    let (ok, out) = cli("postgres://unused@127.0.0.1:1/none", &["verify", "--file", fixture], None);
+    assert!(ok, "{out}");
+    let report: Value = serde_json::from_str(&out[..=out.rfind('}').unwrap()]).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["checked"], 191);
+
+    let text = std::fs::read_to_string(fixture).unwrap();
+    let tampered = text.replacen("Vladimir Putin", "Vladimir Putim", 1);
+    let path = std::env::temp_dir().join(format!("v1-tampered-{}.ndjson", uuid::Uuid::new_v4()));
+    std::fs::write(&path, tampered).unwrap();
+    let (ok, out) = cli("postgres://unused@127.0.0.1:1/none", &["verify", "--file", path.to_str().unwrap()], None);
+    std::fs::remove_file(&path).unwrap();
+    assert!(!ok, "{out}");
+    assert!(out.contains("entry_hash_mismatch"), "{out}");
+}

@@ -146,10 +146,56 @@ impl TestDb {
     }
 }
 
+#[derive(QueryableByName, Debug)]
+#[allow(dead_code)] // shown through Debug only
+struct Session {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+    #[diesel(sql_type = Text)]
+    application_name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    state: Option<String>,
+    #[diesel(sql_type = Text)]
+    query: String,
+}
+
+/// Drops the database. By the time a test database is dropped, everything
+/// that used it (the server, its pool, a child process) must be gone: a plain
+/// DROP DATABASE (which waits up to 5 s for sessions that are closing) must
+/// succeed. If sessions linger, they are named and the test fails — after the
+/// database has been dropped WITH (FORCE) anyway, so that no run leaves
+/// databases behind.
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Ok(mut conn) = PgConnection::establish(&server().admin_url) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut conn);
+        let mut conn = match PgConnection::establish(&server().admin_url) {
+            Ok(conn) => conn,
+            Err(e) => {
+                eprintln!("cannot drop test database {}: {e}", self.name);
+                return;
+            }
+        };
+        if diesel::sql_query(format!("DROP DATABASE IF EXISTS {}", self.name))
+            .execute(&mut conn)
+            .is_ok()
+        {
+            return;
+        }
+        let sessions: Vec<Session> = diesel::sql_query(
+            "SELECT pid, coalesce(application_name, '') AS application_name, state, coalesce(query, '') AS query
+             FROM pg_stat_activity WHERE datname = $1",
+        )
+        .bind::<Text, _>(&self.name)
+        .load(&mut conn)
+        .unwrap_or_default();
+        let forced = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut conn);
+        let message = format!(
+            "test database {} was still in use when it was dropped (dropped WITH (FORCE): {forced:?}); sessions: {sessions:#?}",
+            self.name
+        );
+        if std::thread::panicking() {
+            eprintln!("{message}");
+        } else {
+            panic!("{message}");
         }
     }
 }
@@ -202,13 +248,23 @@ impl RunningServer {
 }
 
 /// The real server, on its own thread and actix system, against its own database.
+///
+/// Teardown order matters and is spelled out here: `Drop for TestApp` stops
+/// the server (and joins its thread, so its clones of the pool are gone);
+/// then Rust drops the fields in declaration order — `server`, then `pool`
+/// (closing the test's connections), then the rest, and `db` LAST, which drops
+/// the database. Dropping the database while the pool was alive would kill its
+/// connections under it (and r2d2 would keep reconnecting to a database that
+/// no longer exists); `Drop for TestDb` now fails the test if any session is
+/// still connected, so reordering these fields is caught.
 pub struct TestApp {
-    pub address: String,
-    pub db: TestDb,
+    server: RunningServer,
     pub pool: PgPool,
     pub client: reqwest::blocking::Client,
     pub config: Config,
-    server: RunningServer,
+    pub address: String,
+    /// Keep last: dropped after everything that connects to it.
+    pub db: TestDb,
 }
 
 pub fn spawn_app() -> TestApp {
@@ -244,8 +300,10 @@ impl TestApp {
         self.client.get(self.url(path)).send().unwrap()
     }
 
+    /// A direct connection to the app's database (its test database, or
+    /// the one the test configured).
     pub fn conn(&self) -> PgConnection {
-        self.db.conn()
+        PgConnection::establish(self.config.database_url.as_deref().unwrap_or(&self.db.url)).unwrap()
     }
 
     /// Stops the server and starts a new one on the same database.
@@ -274,7 +332,7 @@ impl TestApp {
             None,
         )
         .unwrap();
-        (editor.id, password)
+        (editor.value.id, password)
     }
 
     pub fn login(&self, username: &str, password: &str) -> reqwest::blocking::Response {
@@ -296,6 +354,8 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // 1. the server (its workers hold clones of the pool); then the fields
+        // drop in declaration order: 2. the pool, 3. … the database last.
         self.server.stop();
     }
 }
@@ -414,7 +474,7 @@ impl TestApp {
         let claim = self.created(
             &editor,
             "/v1/claims",
-            &serde_json::json!({"statement": "Russia has not used cluster munitions.", "claimant": "Vladimir Putin", "language": "en", "claimed_on": "2023-07-16", "tags": ["russia"]}),
+            &serde_json::json!({"statement": "Russia has not used cluster munitions.", "claimant": "Vladimir Putin", "claimant_kind": "person", "language": "en", "claimed_on": "2023-07-16", "tags": ["russia"]}),
         );
         let claim_id = claim["id"].as_str().unwrap().to_string();
         let evidence = self.created(

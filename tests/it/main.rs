@@ -1,16 +1,30 @@
-//! The integration tests: one binary, each test with its own database.
+//! The integration tests: one binary, each test with its own database. The
+//! editor API's tests are split by resource, as src/http/ is.
 
+mod common;
 mod harness;
 
+mod appearances;
+mod articles;
 mod audit;
 mod auth;
+mod claimants;
+mod claims;
 mod cli;
 mod cluster;
-mod editor_api;
+mod evidence;
 mod factchecks;
 mod health;
+mod idempotency;
+mod layers;
 mod ledger;
 mod ops;
+mod public_cache;
+mod replica;
 mod seed;
+mod sequencer;
+mod upgrade;
+mod verdicts;
+mod writes;
 
 pub use audit::fill as audit_fill;

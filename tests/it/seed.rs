@@ -1,6 +1,7 @@
 //! The seed corpus: the fixture checks out, lands in one transaction through
 //! the store, anchors every quote in code points, and seeds only once.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use claimledger::ledger;
@@ -157,7 +158,7 @@ fn the_loader_rejects_a_misspelled_quote() {
 fn the_loader_rejects_an_ambiguous_quote() {
     // "cluster munitions" occurs many times in every article.
     let dir = broken_copy(|c| {
-        c["claims"][0]["appearances"][0] = serde_json::json!({"article": "003_80d461b370824d72.txt", "exact": "cluster munitions"})
+        c["claims"][0]["appearances"][0] = serde_json::json!({"article": "003_80d461b370824d72.txt", "exact": "cluster munitions", "kind": "paraphrase", "translated": false})
     });
     rejected(&dir, "ambiguous");
 }
@@ -168,21 +169,129 @@ fn the_loader_rejects_an_unknown_article() {
     rejected(&dir, "unknown article '999_missing.txt'");
 }
 
+/// Every table of the database — the log, its head, every projection, the
+/// accounts — as (rows, md5 of all rows in a fixed order).
+fn database_state(conn: &mut PgConnection) -> BTreeMap<String, (i64, String)> {
+    #[derive(QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    #[derive(QueryableByName)]
+    struct Digest {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        digest: String,
+    }
+    let tables: Vec<Table> = diesel::sql_query("SELECT tablename::text AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+        .load(conn)
+        .unwrap();
+    let state: BTreeMap<String, (i64, String)> = tables
+        .into_iter()
+        .map(|t| {
+            let d: Digest = diesel::sql_query(format!(
+                "SELECT count(*) AS n, coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '') AS digest FROM \"{}\" t",
+                t.name
+            ))
+            .get_result(conn)
+            .unwrap();
+            (t.name, (d.n, d.digest))
+        })
+        .collect();
+    for table in PROJECTIONS.iter().chain(&["revisions", "log_head"]) {
+        assert!(state.contains_key(*table), "no table {table}: {:?}", state.keys());
+    }
+    state
+}
+
+/// The tables a seed run writes (besides the log and its head).
+const PROJECTIONS: [&str; 6] = ["editors", "articles", "claims", "appearances", "evidence", "verdicts"];
+
+/// `claimledger seed --dir <dir>` against `database_url`, as an operator runs it.
+fn seed_cli(database_url: &str, dir: &Path) -> (bool, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_claimledger"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CLAIMLEDGER_")) {
+        cmd.env_remove(k);
+    }
+    let out = cmd
+        .arg("seed")
+        .arg("--dir")
+        .arg(dir)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
 #[test]
 fn a_broken_fixture_writes_nothing_through_the_cli_path() {
     let db = TestDb::new();
-    let before: i64 = claimledger::db::schema::revisions::table
-        .count()
-        .get_result(&mut db.conn())
-        .unwrap();
-    let dir = broken_copy(|c| c["claims"][2]["verdict"]["evidence"] = serde_json::json!(["no-such-evidence"]));
-    assert!(seed::load(&dir).unwrap_err().to_string().contains("no-such-evidence"));
-    let after: i64 = claimledger::db::schema::revisions::table
-        .count()
-        .get_result(&mut db.conn())
-        .unwrap();
-    assert_eq!(before, after);
-    let _ = std::fs::remove_dir_all(&dir);
+    let before = database_state(&mut db.conn());
+
+    // Broken early: the check refuses it before a connection is opened.
+    let early = broken_copy(|c| c["claims"][2]["verdict"]["evidence"] = serde_json::json!(["no-such-evidence"]));
+    assert!(seed::load(&early).unwrap_err().to_string().contains("no-such-evidence"));
+    let (ok, out) = seed_cli(&db.url, &early);
+    assert!(!ok && out.contains("no-such-evidence"), "{out}");
+    assert_eq!(database_state(&mut db.conn()), before);
+
+    // Broken late: the last claim quotes the same passage twice. Every check
+    // of the loader passes; the store refuses the duplicate appearance only
+    // after the accounts, all five articles and every earlier claim with its
+    // appearances, evidence and verdicts were written in the transaction.
+    let mut last_key = String::new();
+    let late = broken_copy(|c| {
+        let last = c["claims"].as_array_mut().unwrap().last_mut().unwrap();
+        last_key = last["key"].as_str().unwrap().to_string();
+        let first = last["appearances"][0].clone();
+        last["appearances"].as_array_mut().unwrap().push(first);
+    });
+    let fixture = seed::load(&late).expect("the late fault passes the loader's checks");
+    let (ok, out) = seed_cli(&db.url, &late);
+    assert!(!ok, "the seed command failed: {out}");
+    assert!(out.contains("already has that appearance"), "it failed on the duplicate: {out}");
+    assert_eq!(
+        database_state(&mut db.conn()),
+        before,
+        "a seed that failed part-way left rows behind"
+    );
+    // The library path the CLI and `serve` share, on a connection of our own.
+    let mut conn = db.conn();
+    let err = seed::seed(&mut conn, &fixture).unwrap_err();
+    assert!(matches!(err, claimledger::error::AppError::Conflict(_)), "{err:?}");
+    assert_eq!(database_state(&mut conn), before);
+    assert_eq!(ledger::head(&mut conn).unwrap().seq, 0);
+
+    // The same comparison sees a seed that succeeds: the log head and every
+    // projection table change…
+    let (ok, out) = seed_cli(&db.url, &fixture_dir());
+    assert!(ok, "{out}");
+    let seeded = database_state(&mut conn);
+    for table in PROJECTIONS.iter().chain(&["revisions", "log_head"]) {
+        assert_ne!(seeded[*table], before[*table], "seeding did not change {table}");
+    }
+    // …and the failed run had got far: the good fixture reaches the point where
+    // the broken one failed (the last claim's appearance) only after nearly all
+    // of its revisions.
+    let head = ledger::head(&mut conn).unwrap().seq;
+    let failed_after: i64 = claimledger::db::schema::revisions::table
+        .filter(claimledger::db::schema::revisions::entity_kind.eq("appearance"))
+        .filter(claimledger::db::schema::revisions::reason.like(format!("%'{last_key}'%")))
+        .select(diesel::dsl::max(claimledger::db::schema::revisions::seq))
+        .first::<Option<i64>>(&mut conn)
+        .unwrap()
+        .expect("the last claim's appearance is in the log");
+    assert!(
+        failed_after > head * 9 / 10,
+        "the broken seed failed after {failed_after} of {head} revisions"
+    );
+    let _ = std::fs::remove_dir_all(&early);
+    let _ = std::fs::remove_dir_all(&late);
 }
 
 #[test]

@@ -1,0 +1,76 @@
+//! Development mode: a generated signing secret and a first admin account,
+//! so that `cargo run` works with nothing configured.
+
+use std::path::Path;
+
+use diesel::pg::PgConnection;
+
+use crate::config::{Config, Environment, MIN_SECRET_BYTES, Secret};
+use crate::db::cluster::write_private;
+use crate::model::digest::random_hex;
+use crate::error::{AppError, AppResult};
+use crate::model::{Role, SYSTEM_ACTOR, Username};
+use crate::store::editors::{self, NewEditor};
+
+/// The configured secret, or in development one generated once into
+/// `<data_dir>/jwt-secret` (0600) and reused after.
+pub fn signing_secret(config: &Config) -> AppResult<Secret> {
+    if let Some(secret) = &config.jwt.secret {
+        return Ok(secret.clone());
+    }
+    if config.env == Environment::Production {
+        return Err(AppError::internal("CLAIMLEDGER_JWT_SECRET is required in production"));
+    }
+    std::fs::create_dir_all(&config.data_dir).map_err(AppError::internal)?;
+    let path = config.data_dir.join("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        if existing.trim().len() >= MIN_SECRET_BYTES {
+            return Ok(Secret::new(existing.trim().as_bytes().to_vec()));
+        }
+    }
+    let secret = random_hex(32);
+    write_private(&path, &secret).map_err(AppError::internal)?;
+    tracing::info!(path = %path.display(), "generated a development signing secret");
+    Ok(Secret::new(secret.into_bytes()))
+}
+
+/// On a database where nobody can log in, creates `admin` (every role) with
+/// a generated password, printed once and kept in `<data_dir>/admin-password`.
+pub fn first_admin(conn: &mut PgConnection, data_dir: &Path) -> AppResult<()> {
+    if editors::any_login_account(conn)? {
+        return Ok(());
+    }
+    let password = crate::auth::password::generate_password();
+    let hash = crate::auth::password::hash_password(&password)?;
+    // The file first: an account whose password was never written down would be lost.
+    std::fs::create_dir_all(data_dir).map_err(AppError::internal)?;
+    let path = data_dir.join("admin-password");
+    write_private(&path, &password).map_err(AppError::internal)?;
+    let created = editors::create(
+        conn,
+        SYSTEM_ACTOR,
+        NewEditor {
+            username: Username::parse("admin").map_err(|e| AppError::internal(e.message))?,
+            display_name: "Administrator".into(),
+            roles: Role::ALL.to_vec(),
+            password_hash: Some(hash),
+        },
+        Some("first start: development admin account"),
+    );
+    if let Err(e) = created {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    crate::store::sequencer::settle(conn, std::time::Duration::from_secs(60))?;
+    // Printed once, to the terminal, not to the logs.
+    println!(
+        "\nCreated the account 'admin' (roles: editor, reviewer, auditor, admin).\n\
+         Its password (shown once; also kept in {}, mode 0600):\n\n  {}\n\n\
+         Get a token with:\n\
+         \n  curl -s -X POST http://127.0.0.1:8080/v1/auth/token -H 'content-type: application/json' \\\n    -d \"{{\\\"username\\\":\\\"admin\\\",\\\"password\\\":\\\"$(cat {})\\\"}}\"\n",
+        path.display(),
+        password,
+        path.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! Public reads served from memory: each published fact check (its JSON,
+//! its ClaimReview, the aggregate pages render from) and each list page,
+//! already serialized with its ETag, so `If-None-Match` is answered without
+//! the database. The log drives it: the listener's notices invalidate
+//! exactly the fact checks that changed (and every list page, since any
+//! change may move any page), before a write that caused them is
+//! acknowledged. While notices may be lost (the listener is reconnecting)
+//! nothing is kept. Memory is bounded (`CLAIMLEDGER_CACHE_MAX_MB`): the
+//! oldest entries go first.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use prometheus_client::metrics::counter::Counter;
+use uuid::Uuid;
+
+use crate::db::notify::{LogEvent, LogWatch};
+use crate::model::factcheck::FactCheck;
+
+/// A published fact check, ready to serve.
+#[derive(Debug)]
+pub struct CachedFactCheck {
+    /// The log position it reflects.
+    pub seq: i64,
+    pub json: actix_web::web::Bytes,
+    pub claimreview: actix_web::web::Bytes,
+    pub factcheck: Arc<FactCheck>,
+}
+
+/// A list page (or anything else keyed by its request), ready to serve.
+#[derive(Debug)]
+pub struct CachedPage {
+    pub etag: String,
+    pub body: actix_web::web::Bytes,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    FactCheck(Uuid),
+    Page(String),
+    /// What can never change (a full page of a claim's history, a claim as
+    /// of a past seq): kept until evicted, never invalidated.
+    Immutable(String),
+}
+
+#[derive(Debug)]
+enum Entry {
+    /// None: known not to be public (a 404 served from memory).
+    FactCheck(Option<Arc<CachedFactCheck>>),
+    Page(Arc<CachedPage>),
+}
+
+impl Entry {
+    fn size(&self) -> usize {
+        256 + match self {
+            Entry::FactCheck(Some(f)) => f.json.len() * 3 + f.claimreview.len(),
+            Entry::FactCheck(None) => 0,
+            Entry::Page(p) => p.body.len() + p.etag.len(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Store {
+    entries: HashMap<Key, Entry>,
+    /// Insertion order, for eviction (keys removed since may linger).
+    order: VecDeque<Key>,
+    bytes: usize,
+}
+
+impl Store {
+    fn remove(&mut self, key: &Key) {
+        if let Some(e) = self.entries.remove(key) {
+            self.bytes -= e.size();
+        }
+    }
+
+    fn clear_pages(&mut self) {
+        let pages: Vec<Key> = self.entries.keys().filter(|k| matches!(k, Key::Page(_))).cloned().collect();
+        for k in pages {
+            self.remove(&k);
+        }
+    }
+}
+
+/// Counters for /metrics.
+#[derive(Default, Debug, Clone)]
+pub struct CacheCounters {
+    pub hits: Counter,
+    pub misses: Counter,
+    pub invalidations: Counter,
+    pub evictions: Counter,
+}
+
+pub struct PublicCache {
+    store: Mutex<Store>,
+    max_bytes: usize,
+    /// Moves on every invalidation: a value read before it moved may be
+    /// stale, and is served but not kept.
+    generation: AtomicU64,
+    log: Arc<LogWatch>,
+    pub counters: CacheCounters,
+}
+
+/// Where a read started, for [`PublicCache::keep`].
+#[derive(Clone, Copy, Debug)]
+pub struct ReadStart(u64);
+
+impl PublicCache {
+    /// A cache fed by `log`'s notices.
+    pub fn new(max_bytes: usize, log: Arc<LogWatch>) -> Arc<Self> {
+        let cache = Arc::new(PublicCache {
+            store: Mutex::default(),
+            max_bytes,
+            generation: AtomicU64::new(0),
+            log: log.clone(),
+            counters: CacheCounters::default(),
+        });
+        let weak = Arc::downgrade(&cache);
+        log.on_event(move |event| {
+            if let Some(cache) = weak.upgrade() {
+                cache.apply(event);
+            }
+        });
+        cache
+    }
+
+    fn apply(&self, event: &LogEvent) {
+        match event {
+            LogEvent::Changed(ids) => {
+                self.generation.fetch_add(1, Ordering::AcqRel);
+                let mut s = self.store.lock().expect("cache");
+                for id in ids {
+                    s.remove(&Key::FactCheck(*id));
+                }
+                s.clear_pages();
+                self.counters.invalidations.inc_by(ids.len() as u64);
+            }
+            LogEvent::ChangedAll => {
+                self.generation.fetch_add(1, Ordering::AcqRel);
+                let mut s = self.store.lock().expect("cache");
+                let n = s.entries.len() as u64;
+                *s = Store::default();
+                self.counters.invalidations.inc_by(n);
+            }
+            LogEvent::Head(_) => {}
+        }
+    }
+
+    /// Call before reading what may be kept.
+    pub fn read_start(&self) -> ReadStart {
+        ReadStart(self.generation.load(Ordering::Acquire))
+    }
+
+    fn hit_or_miss<T>(&self, found: Option<T>) -> Option<T> {
+        let counter = if found.is_some() { &self.counters.hits } else { &self.counters.misses };
+        counter.inc();
+        found
+    }
+
+    /// The fact check of `claim_id`, if in memory: Some(None) when it is
+    /// known not to be public.
+    pub fn factcheck(&self, claim_id: Uuid) -> Option<Option<Arc<CachedFactCheck>>> {
+        let found = match self.store.lock().expect("cache").entries.get(&Key::FactCheck(claim_id)) {
+            Some(Entry::FactCheck(f)) => Some(f.clone()),
+            _ => None,
+        };
+        self.hit_or_miss(found)
+    }
+
+    pub fn page(&self, key: &str) -> Option<Arc<CachedPage>> {
+        let found = match self.store.lock().expect("cache").entries.get(&Key::Page(key.to_string())) {
+            Some(Entry::Page(p)) => Some(p.clone()),
+            _ => None,
+        };
+        self.hit_or_miss(found)
+    }
+
+    /// Something that can never change, if in memory.
+    pub fn immutable(&self, key: &str) -> Option<Arc<CachedPage>> {
+        let found = match self.store.lock().expect("cache").entries.get(&Key::Immutable(key.to_string())) {
+            Some(Entry::Page(p)) => Some(p.clone()),
+            _ => None,
+        };
+        self.hit_or_miss(found)
+    }
+
+    /// Keeps what can never change: no read can have made it stale.
+    pub fn keep_immutable(&self, key: String, page: Arc<CachedPage>) {
+        let start = self.read_start();
+        self.keep(start, Key::Immutable(key), Entry::Page(page));
+    }
+
+    pub fn keep_factcheck(&self, start: ReadStart, claim_id: Uuid, value: Option<Arc<CachedFactCheck>>) {
+        self.keep(start, Key::FactCheck(claim_id), Entry::FactCheck(value));
+    }
+
+    pub fn keep_page(&self, start: ReadStart, key: String, page: Arc<CachedPage>) {
+        self.keep(start, Key::Page(key), Entry::Page(page));
+    }
+
+    /// Keeps what was read since `start`, unless something changed
+    /// meanwhile or notices may have been lost.
+    fn keep(&self, start: ReadStart, key: Key, entry: Entry) {
+        if !self.log.is_live() {
+            return;
+        }
+        let size = entry.size();
+        if size > self.max_bytes / 4 {
+            return;
+        }
+        let mut s = self.store.lock().expect("cache");
+        // Checked under the lock: an invalidation takes the same lock.
+        if self.generation.load(Ordering::Acquire) != start.0 {
+            return;
+        }
+        s.remove(&key);
+        s.bytes += size;
+        s.entries.insert(key.clone(), entry);
+        s.order.push_back(key);
+        while s.bytes > self.max_bytes {
+            let Some(old) = s.order.pop_front() else { break };
+            if s.entries.contains_key(&old) {
+                s.remove(&old);
+                self.counters.evictions.inc();
+            }
+        }
+        // Keys of entries removed since stay in `order`; keep it bounded.
+        if s.order.len() > 4 * s.entries.len() + 1024 {
+            let live: Vec<Key> = s.order.iter().filter(|k| s.entries.contains_key(*k)).cloned().collect();
+            s.order = live.into();
+        }
+    }
+
+    /// Entries and bytes held now.
+    pub fn size(&self) -> (usize, usize) {
+        let s = self.store.lock().expect("cache");
+        (s.entries.len(), s.bytes)
+    }
+}

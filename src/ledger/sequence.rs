@@ -1,0 +1,211 @@
+//! The sequencer's step: pending revisions, taken in commit order and a
+//! batch at a time, become the next revisions of the log — dense seqs, a
+//! non-decreasing recorded_at, entry and chain hashes — and the head moves,
+//! all inside the caller's transaction (one WAL flush for the whole batch).
+//! Only one sequencer runs at a time (see `store::sequencer`).
+
+use chrono::{DateTime, Utc};
+use diesel::deserialize::FromSqlRow;
+use diesel::expression::AsExpression;
+use diesel::pg::{Pg, PgConnection};
+use diesel::prelude::*;
+use diesel::serialize::{Output, ToSql};
+use diesel::sql_types::{BigInt, Bytea, Jsonb, Timestamptz};
+use uuid::Uuid;
+
+use super::LogHead;
+use super::hash::{GENESIS, chain_hash};
+use crate::db::schema::{log_head, revisions};
+use crate::db::sql::{Param, Sql};
+use crate::error::{AppError, AppResult};
+use crate::model::digest::sha256_concat;
+use crate::model::{Action, EntityKind, Revision, format_timestamp};
+
+/// A pending revision as the sequencer takes it.
+#[derive(QueryableByName, Debug)]
+#[diesel(table_name = crate::db::schema::pending_revisions)]
+struct PendingRevision {
+    grp: i64,
+    ord: i32,
+    entity_kind: EntityKind,
+    entity_id: Uuid,
+    entity_version: i32,
+    action: Action,
+    actor_id: Uuid,
+    reason: Option<String>,
+    before_time: Vec<u8>,
+    after_time: Vec<u8>,
+    snapshot: String,
+}
+
+/// JSON text that is already valid JSON, written as jsonb without being
+/// parsed and printed again.
+#[derive(Debug, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Jsonb)]
+struct JsonText<'a>(&'a str);
+
+impl ToSql<Jsonb, Pg> for JsonText<'_> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {
+        use std::io::Write;
+        out.write_all(&[1])?; // jsonb's binary format version
+        out.write_all(self.0.as_bytes())?;
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = revisions, treat_none_as_default_value = false)]
+struct RevisionRow<'a> {
+    seq: i64,
+    entity_kind: EntityKind,
+    entity_id: Uuid,
+    entity_version: i32,
+    action: Action,
+    actor_id: Uuid,
+    reason: Option<&'a str>,
+    recorded_at: DateTime<Utc>,
+    snapshot: JsonText<'a>,
+    entry_hash: &'a [u8],
+    chain_hash: &'a [u8],
+}
+
+/// A group's place in the log: its last revision's seq.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupSequenced {
+    pub grp: i64,
+    pub last_seq: i64,
+}
+
+/// What one batch added to the log.
+#[derive(Debug)]
+pub struct SequencedBatch {
+    pub revisions: Vec<Revision>,
+    pub groups: Vec<GroupSequenced>,
+    pub head: LogHead,
+}
+
+#[derive(QueryableByName)]
+struct LockedHead {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = Bytea)]
+    chain_hash: Vec<u8>,
+    #[diesel(sql_type = Timestamptz)]
+    at: DateTime<Utc>,
+}
+
+/// Takes up to `max_groups` pending groups — the oldest committed ones, in
+/// group order — and appends their revisions to the log. None when nothing
+/// is pending. Must run inside the sequencer's transaction.
+pub fn sequence_batch(conn: &mut PgConnection, max_groups: i64) -> AppResult<Option<SequencedBatch>> {
+    let mut pending: Vec<PendingRevision> = Sql::fixed(
+        "DELETE FROM pending_revisions WHERE grp IN \
+           (SELECT DISTINCT grp FROM pending_revisions ORDER BY grp LIMIT $1) \
+         RETURNING *",
+        vec![Param::BigInt(max_groups)],
+    )
+    .load(conn)?;
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    pending.sort_unstable_by_key(|p| (p.grp, p.ord));
+    let head: LockedHead = Sql::fixed(
+        "SELECT seq, chain_hash, greatest(clock_timestamp(), recorded_at) AS at FROM log_head WHERE id FOR UPDATE",
+        vec![],
+    )
+    .get_result(conn)?;
+    // The database keeps microseconds: hash exactly what it will store.
+    let at = DateTime::<Utc>::from_timestamp_micros(head.at.timestamp_micros()).unwrap_or(head.at);
+    let at_text = format_timestamp(at);
+    let mut prev: Vec<u8> = if head.seq == 0 { GENESIS.to_vec() } else { head.chain_hash.clone() };
+    let mut hashes: Vec<([u8; 32], [u8; 32])> = Vec::with_capacity(pending.len());
+    for p in &pending {
+        let eh = sha256_concat(&[&p.before_time, at_text.as_bytes(), &p.after_time]);
+        let ch = chain_hash(&prev, &eh);
+        prev = ch.to_vec();
+        hashes.push((eh, ch));
+    }
+    let rows: Vec<RevisionRow> = pending
+        .iter()
+        .zip(&hashes)
+        .enumerate()
+        .map(|(i, (p, (eh, ch)))| RevisionRow {
+            seq: head.seq + 1 + i as i64,
+            entity_kind: p.entity_kind,
+            entity_id: p.entity_id,
+            entity_version: p.entity_version,
+            action: p.action,
+            actor_id: p.actor_id,
+            reason: p.reason.as_deref(),
+            recorded_at: at,
+            snapshot: JsonText(&p.snapshot),
+            entry_hash: eh,
+            chain_hash: ch,
+        })
+        .collect();
+    diesel::copy_from(revisions::table).from_insertable(&rows).execute(conn)?;
+    let last_seq = head.seq + rows.len() as i64;
+    let last_chain = prev;
+    diesel::update(log_head::table)
+        .set((
+            log_head::seq.eq(last_seq),
+            log_head::chain_hash.eq(&last_chain),
+            log_head::recorded_at.eq(at),
+        ))
+        .execute(conn)?;
+
+    let mut groups: Vec<GroupSequenced> = vec![];
+    for (i, p) in pending.iter().enumerate() {
+        let seq = head.seq + 1 + i as i64;
+        match groups.last_mut() {
+            Some(g) if g.grp == p.grp => g.last_seq = seq,
+            _ => groups.push(GroupSequenced { grp: p.grp, last_seq: seq }),
+        }
+    }
+    let revisions = pending
+        .into_iter()
+        .zip(hashes)
+        .enumerate()
+        .map(|(i, (p, (eh, ch)))| {
+            let snapshot = serde_json::from_str(&p.snapshot)
+                .map_err(|e| AppError::internal(format!("pending revision ({}, {}) holds no JSON: {e}", p.grp, p.ord)))?;
+            Ok(Revision {
+                seq: head.seq + 1 + i as i64,
+                entity_kind: p.entity_kind,
+                entity_id: p.entity_id,
+                entity_version: p.entity_version,
+                action: p.action,
+                actor_id: p.actor_id,
+                reason: p.reason,
+                recorded_at: at,
+                snapshot,
+                entry_hash: eh.to_vec(),
+                chain_hash: ch.to_vec(),
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Some(SequencedBatch {
+        revisions,
+        groups,
+        head: LogHead {
+            seq: last_seq,
+            chain_hash: last_chain,
+            recorded_at: at,
+        },
+    }))
+}
+
+/// Whether anything waits to be sequenced.
+pub fn has_pending(conn: &mut PgConnection) -> AppResult<bool> {
+    use crate::db::schema::pending_revisions;
+    Ok(diesel::select(diesel::dsl::exists(pending_revisions::table.select(pending_revisions::grp))).get_result(conn)?)
+}
+
+/// The seq a revision got, once sequenced (by its entity and version).
+pub fn seq_of(conn: &mut PgConnection, entity_id: Uuid, entity_version: i32) -> AppResult<Option<i64>> {
+    Ok(revisions::table
+        .filter(revisions::entity_id.eq(entity_id).and(revisions::entity_version.eq(entity_version)))
+        .select(revisions::seq)
+        .first(conn)
+        .optional()?)
+}

@@ -1,0 +1,79 @@
+//! Claim matching: which recorded claims (or published fact checks) a new
+//! sentence most likely repeats. Candidates are claims sharing a word stem
+//! with the sentence (PostgreSQL full text, English stemming, any word) or
+//! close in spelling (`pg_trgm` trigram similarity); each gets
+//!
+//!   score = 0.6 × coverage + 0.4 × trigram
+//!
+//! where *coverage* is the share of the sentence's distinct word stems (stop
+//! words aside) found in the claim's statement, and *trigram* is
+//! `similarity(lower(statement), lower(text))`. Both are in [0, 1], so is
+//! the score; 1 is the same statement. Stems carry paraphrases that keep the
+//! key words; trigrams carry spelling variants and word order.
+
+use std::sync::LazyLock;
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{Double, Uuid as SqlUuid};
+use uuid::Uuid;
+
+use crate::db::sql::{Param, Sql};
+use crate::error::AppResult;
+
+/// At most this many candidates are scored per query.
+const CANDIDATES: i64 = 200;
+
+/// The candidate-and-score query over `source` (a table or subquery with
+/// `id` and `statement`, and a `stems` tsvector of the statement).
+fn scored(source: &str) -> String {
+    format!(
+        "WITH q AS ( \
+             SELECT lower($1) AS t, \
+                    array(SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', $1)))) AS stems \
+         ), q2 AS ( \
+             SELECT t, stems, to_tsquery('english', coalesce(nullif(array_to_string(array(SELECT quote_literal(s) FROM unnest(stems) s), ' | '), ''), 'x')) AS any_stem \
+             FROM q \
+         ), candidates AS ( \
+             SELECT c.id, c.statement FROM {source} c, q2 \
+             WHERE to_tsvector('english', c.statement) @@ q2.any_stem OR lower(c.statement) % q2.t \
+             LIMIT {CANDIDATES} \
+         ) \
+         SELECT c.id, \
+                0.6 * CASE WHEN cardinality(q2.stems) = 0 THEN 0 ELSE \
+                    (SELECT count(*) FROM unnest(q2.stems) s \
+                     WHERE s = ANY(tsvector_to_array(to_tsvector('english', c.statement))))::float8 / cardinality(q2.stems) END \
+              + 0.4 * similarity(lower(c.statement), q2.t)::float8 AS score \
+         FROM candidates c, q2 \
+         ORDER BY score DESC, c.id \
+         LIMIT $2"
+    )
+}
+
+#[derive(QueryableByName, Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Double)]
+    pub score: f64,
+}
+
+static CLAIMS_SQL: LazyLock<String> =
+    LazyLock::new(|| scored("(SELECT id, statement FROM claims WHERE status = 'active' AND id IS DISTINCT FROM $3)"));
+
+static FACTCHECKS_SQL: LazyLock<String> = LazyLock::new(|| scored("(SELECT claim_id AS id, statement FROM public_factchecks)"));
+
+/// Active claims (merged ones aside) most like `text`, best first; `except`
+/// leaves one out (the claim just recorded).
+pub fn claims(conn: &mut PgConnection, text: &str, limit: i64, except: Option<Uuid>) -> AppResult<Vec<Scored>> {
+    Ok(Sql::fixed(
+        CLAIMS_SQL.as_str(),
+        vec![Param::text(text.to_string()), Param::BigInt(limit), Param::NullableUuid(except)],
+    )
+    .load(conn)?)
+}
+
+/// Published fact checks whose claim is most like `text`, best first.
+pub fn factchecks(conn: &mut PgConnection, text: &str, limit: i64) -> AppResult<Vec<Scored>> {
+    Ok(Sql::fixed(FACTCHECKS_SQL.as_str(), vec![Param::text(text.to_string()), Param::BigInt(limit)]).load(conn)?)
+}

@@ -1,0 +1,258 @@
+//! The public set, derived from the log once per change: for revisions just
+//! appended (in the sequencer's transaction, or while catching up after an
+//! upgrade), each touched claim's family is replayed revision by revision;
+//! every change to what the public sees becomes a feed item, and the final
+//! fact check of each claim is kept in `public_factchecks` (or removed).
+
+use std::collections::{BTreeSet, HashMap};
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{feed_items, log_derived, public_factchecks};
+use crate::db::sql::{Param, Sql};
+use crate::error::{AppError, AppResult};
+use crate::model::factcheck::family::{Family, References, claim_of, may_change_public};
+use crate::model::factcheck::{FactCheck, FactCheckOut, FeedChange};
+use crate::model::{Action, EntityKind, Revision};
+
+#[derive(Insertable)]
+#[diesel(table_name = feed_items, treat_none_as_default_value = false)]
+struct FeedRow {
+    seq: i64,
+    claim_id: Uuid,
+    change: FeedChange,
+    verdict_id: Option<Uuid>,
+    factcheck: Option<String>,
+    merged_into: Option<Uuid>,
+}
+
+/// The newest revision of every entity of these claims' families and of
+/// these articles, at or before `upto`.
+const FAMILIES_AT_SQL: &str = "SELECT DISTINCT ON (entity_id) * FROM revisions \
+     WHERE seq <= $1 AND (entity_id = ANY($2) \
+        OR (snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = ANY($3::text[]))) \
+     ORDER BY entity_id, seq DESC";
+
+/// The families of `claims`, and the articles and claimants they (and
+/// `more`) refer to, as they stood at `upto`: two queries, whatever their
+/// number.
+fn load(conn: &mut PgConnection, claims: &BTreeSet<Uuid>, more: &[Uuid], upto: i64) -> AppResult<(HashMap<Uuid, Family>, References)> {
+    let mut families: HashMap<Uuid, Family> = claims.iter().map(|c| (*c, Family::default())).collect();
+    let ids: Vec<Uuid> = claims.iter().copied().collect();
+    let texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let rows: Vec<Revision> = Sql::fixed(
+        FAMILIES_AT_SQL,
+        vec![Param::BigInt(upto), Param::Uuids(ids), Param::Texts(texts)],
+    )
+    .load(conn)?;
+    for r in &rows {
+        if let Some(f) = claim_of(r).and_then(|c| families.get_mut(&c)) {
+            f.apply(r).unwrap_or_else(|e| unreadable(r, &e));
+        }
+    }
+    let mut referred: Vec<Uuid> = families.values().flat_map(Family::quoted_articles).collect();
+    referred.extend(families.values().filter_map(|f| f.claim.as_ref()?.value.claimant_id));
+    referred.extend_from_slice(more);
+    referred.sort_unstable();
+    referred.dedup();
+    let rows: Vec<Revision> = Sql::fixed(
+        "SELECT DISTINCT ON (entity_id) * FROM revisions WHERE seq <= $1 AND entity_id = ANY($2) ORDER BY entity_id, seq DESC",
+        vec![Param::BigInt(upto), Param::Uuids(referred)],
+    )
+    .load(conn)?;
+    let mut refs = References::default();
+    for r in &rows {
+        refs.apply(r).unwrap_or_else(|e| unreadable(r, &e));
+    }
+    Ok((families, refs))
+}
+
+/// A revision whose snapshot does not read as its kind cannot be derived
+/// from. The log stays the truth (and `verify --state` names the drift);
+/// derivation goes on without it rather than stopping every writer.
+fn unreadable(r: &Revision, e: &AppError) {
+    tracing::error!(seq = r.seq, error = %e, "a revision the public set cannot be derived from; skipped");
+}
+
+/// What a change did to the public fact check of a claim.
+fn change(before: Option<&FactCheck>, after: Option<&FactCheck>) -> Option<FeedChange> {
+    match (before, after) {
+        (None, Some(_)) => Some(FeedChange::Published),
+        (Some(b), Some(a)) if b.verdict.id != a.verdict.id => Some(FeedChange::Corrected),
+        (Some(b), Some(a)) if !a.shows_the_same_as(b) => Some(FeedChange::Updated),
+        (Some(_), None) => Some(FeedChange::Withdrawn),
+        _ => None,
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> AppResult<String> {
+    serde_json::to_string(value).map_err(AppError::internal)
+}
+
+/// Derives the public set's changes from `new`, revisions just appended in
+/// seq order, and returns the claims whose public fact check changed.
+pub fn follow(conn: &mut PgConnection, new: &[Revision]) -> AppResult<Vec<Uuid>> {
+    let mut touched: BTreeSet<Uuid> = new.iter().filter(|r| may_change_public(r)).filter_map(claim_of).collect();
+    // An edited claimant record changes every public fact check that shows it.
+    let edited_claimants: Vec<Uuid> = new
+        .iter()
+        .filter(|r| r.entity_kind == EntityKind::Claimant && r.action != Action::Create)
+        .map(|r| r.entity_id)
+        .collect();
+    if !edited_claimants.is_empty() {
+        let showing: Vec<Uuid> = public_factchecks::table
+            .filter(public_factchecks::claimant_id.eq_any(&edited_claimants))
+            .select(public_factchecks::claim_id)
+            .load(conn)?;
+        touched.extend(showing);
+    }
+    let withdrawn: Vec<Uuid> = new
+        .iter()
+        .filter(|r| r.entity_kind == EntityKind::Verdict && r.action == Action::Withdraw)
+        .map(|r| r.entity_id)
+        .collect();
+    let (Some(first), Some(last)) = (new.first(), new.last()) else { return Ok(vec![]) };
+    if !touched.is_empty() {
+        // What the batch's own revisions refer to, recorded before it.
+        let referred_now: Vec<Uuid> = new
+            .iter()
+            .filter_map(|r| match r.entity_kind {
+                EntityKind::Appearance => r.snapshot.get("article_id")?.as_str()?.parse().ok(),
+                EntityKind::Claim => r.snapshot.get("claimant_id")?.as_str()?.parse().ok(),
+                _ => None,
+            })
+            .collect();
+        let (mut families, mut refs) = load(conn, &touched, &referred_now, first.seq - 1)?;
+        let mut public: HashMap<Uuid, Option<FactCheck>> = HashMap::new();
+        for (claim, family) in &families {
+            public.insert(*claim, family.factcheck(&refs).unwrap_or(None));
+        }
+        let mut items: Vec<FeedRow> = vec![];
+        for r in new {
+            if matches!(r.entity_kind, EntityKind::Article | EntityKind::Claimant) {
+                refs.apply(r).unwrap_or_else(|e| unreadable(r, &e));
+                if r.entity_kind == EntityKind::Claimant && r.action != Action::Create {
+                    let showing: Vec<Uuid> = families
+                        .iter()
+                        .filter(|(_, f)| f.claim.as_ref().and_then(|c| c.value.claimant_id) == Some(r.entity_id))
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for claim in showing {
+                        let family = &families[&claim];
+                        let after = family.factcheck(&refs).unwrap_or(None);
+                        record_change(&mut items, &mut public, r, claim, after, None)?;
+                    }
+                }
+                continue;
+            }
+            let Some(claim) = claim_of(r).filter(|c| touched.contains(c)) else { continue };
+            let family = families.get_mut(&claim).ok_or_else(|| AppError::internal("a touched claim without a family"))?;
+            if let Err(e) = family.apply(r) {
+                unreadable(r, &e);
+                continue;
+            }
+            if !may_change_public(r) {
+                continue;
+            }
+            let after = family.factcheck(&refs).unwrap_or_else(|e| {
+                unreadable(r, &e);
+                None
+            });
+            let merged_into = family.claim.as_ref().and_then(|c| c.value.merged_into);
+            record_change(&mut items, &mut public, r, claim, after, merged_into)?;
+        }
+        if !items.is_empty() {
+            diesel::copy_from(feed_items::table).from_insertable(&items).execute(conn)?;
+        }
+        store_documents(conn, public)?;
+    }
+    // A withdrawn verdict is not served again, not even as history; its
+    // `withdrawn` item (which shows no verdict) stays.
+    if !withdrawn.is_empty() {
+        diesel::update(feed_items::table.filter(feed_items::verdict_id.eq_any(&withdrawn)))
+            .set(feed_items::hidden.eq(true))
+            .execute(conn)?;
+    }
+    diesel::update(log_derived::table).set(log_derived::public_seq.eq(last.seq)).execute(conn)?;
+    Ok(touched.into_iter().collect())
+}
+
+/// Compares a claim's public fact check after `r` with the one before,
+/// and records the change (if any) as a feed item.
+fn record_change(
+    items: &mut Vec<FeedRow>,
+    public: &mut HashMap<Uuid, Option<FactCheck>>,
+    r: &Revision,
+    claim: Uuid,
+    after: Option<FactCheck>,
+    merged_into: Option<Uuid>,
+) -> AppResult<()> {
+    let before = public.get(&claim).and_then(Option::as_ref);
+    if let Some(change) = change(before, after.as_ref()) {
+        items.push(FeedRow {
+            seq: r.seq,
+            claim_id: claim,
+            change,
+            verdict_id: after.as_ref().map(|f| f.verdict.id),
+            factcheck: after.as_ref().map(|f| json(&FactCheckOut::from(f.clone()))).transpose()?,
+            merged_into: merged_into.filter(|_| after.is_none()),
+        });
+    }
+    public.insert(claim, after);
+    Ok(())
+}
+
+/// Upserts the public fact checks that exist, removes those that do not.
+fn store_documents(conn: &mut PgConnection, public: HashMap<Uuid, Option<FactCheck>>) -> AppResult<()> {
+    let mut gone = vec![];
+    for (claim_id, factcheck) in public {
+        let Some(f) = factcheck else {
+            gone.push(claim_id);
+            continue;
+        };
+        let mut article_ids: Vec<Uuid> = f.appearances.iter().map(|(_, a)| a.id).collect();
+        article_ids.sort_unstable();
+        article_ids.dedup();
+        let published_at = f
+            .verdict
+            .published_at
+            .ok_or_else(|| AppError::internal(format!("published verdict {} has no published_at", f.verdict.id)))?;
+        Sql::fixed(
+            "INSERT INTO public_factchecks (claim_id, seq, verdict_id, published_at, rating, claimant, language, article_ids, search, body, aggregate, claimant_id, statement) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, claimledger_factcheck_document($9, $6, $10, $11), $12, $13::jsonb, $14, $9) \
+             ON CONFLICT (claim_id) DO UPDATE SET seq = EXCLUDED.seq, verdict_id = EXCLUDED.verdict_id, \
+               published_at = EXCLUDED.published_at, rating = EXCLUDED.rating, claimant = EXCLUDED.claimant, \
+               language = EXCLUDED.language, article_ids = EXCLUDED.article_ids, search = EXCLUDED.search, \
+               body = EXCLUDED.body, aggregate = EXCLUDED.aggregate, claimant_id = EXCLUDED.claimant_id, \
+               statement = EXCLUDED.statement",
+            vec![
+                Param::Uuid(claim_id),
+                Param::BigInt(f.log.seq),
+                Param::Uuid(f.verdict.id),
+                Param::Time(published_at),
+                Param::text(f.verdict.rating.as_str()),
+                Param::text(f.claimant.as_ref().map_or(f.claim.claimant.clone(), |c| c.name.clone())),
+                Param::text(f.claim.language.clone()),
+                Param::Uuids(article_ids),
+                Param::text(f.claim.statement.clone()),
+                Param::text(f.verdict.headline.clone()),
+                Param::text(f.verdict.summary.clone()),
+                Param::text(json(&FactCheckOut::from(f.clone()))?),
+                Param::text(json(&f)?),
+                Param::NullableUuid(f.claim.claimant_id),
+            ],
+        )
+        .execute(conn)?;
+    }
+    if !gone.is_empty() {
+        Sql::fixed("DELETE FROM public_factchecks WHERE claim_id = ANY($1)", vec![Param::Uuids(gone)]).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// How far the public set has been derived.
+pub fn derived_seq(conn: &mut PgConnection) -> AppResult<i64> {
+    Ok(log_derived::table.select(log_derived::public_seq).first(conn)?)
+}

@@ -1,0 +1,62 @@
+//! Public reads, from what is derived from the log (`derive`): one
+//! published fact check, the list and its search (`list`), and the change
+//! feed (`feed`). Each read is one read-only REPEATABLE READ transaction.
+
+pub mod derive;
+pub(crate) mod feed;
+mod list;
+pub mod plans;
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::public_factchecks;
+use crate::error::{AppError, AppResult};
+use crate::model::factcheck::FactCheck;
+
+pub use feed::{FeedEntry, FeedRead, feed};
+pub use list::{FactCheckPage, RANKED_MATCHES, list};
+
+fn read_only<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection) -> AppResult<T>) -> AppResult<T> {
+    conn.build_transaction().read_only().repeatable_read().run(f)
+}
+
+fn no_factcheck(claim_id: Uuid) -> AppError {
+    // The same answer whether the claim is unknown, unpublished or retired.
+    AppError::NotFound(format!("no published fact check for claim {claim_id}"))
+}
+
+/// A published fact check as derived: its log position (the ETag), its
+/// JSON as served, and the aggregate ClaimReview and pages render from.
+#[derive(Debug, Clone)]
+pub struct PublicFactCheck {
+    pub seq: i64,
+    pub body: String,
+    pub factcheck: FactCheck,
+}
+
+/// The claim a claim was merged into, if it was (its fact check points there).
+pub fn merged_into(conn: &mut PgConnection, claim_id: Uuid) -> AppResult<Option<Uuid>> {
+    use crate::db::schema::feed_items;
+    Ok(feed_items::table
+        .filter(feed_items::claim_id.eq(claim_id).and(feed_items::merged_into.is_not_null()))
+        .order(feed_items::seq.desc())
+        .select(feed_items::merged_into)
+        .first::<Option<Uuid>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// One published fact check: one indexed lookup.
+pub fn get(conn: &mut PgConnection, claim_id: Uuid) -> AppResult<PublicFactCheck> {
+    let row: Option<(i64, String, serde_json::Value)> = public_factchecks::table
+        .find(claim_id)
+        .select((public_factchecks::seq, public_factchecks::body, public_factchecks::aggregate))
+        .first(conn)
+        .optional()?;
+    let (seq, body, aggregate) = row.ok_or_else(|| no_factcheck(claim_id))?;
+    let factcheck = serde_json::from_value(aggregate)
+        .map_err(|e| AppError::internal(format!("the stored fact check of claim {claim_id} does not parse: {e}")))?;
+    Ok(PublicFactCheck { seq, body, factcheck })
+}

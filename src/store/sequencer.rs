@@ -1,0 +1,230 @@
+//! The sequencer: one at a time across servers (a session advisory lock on
+//! a connection of its own; when its holder dies, the lock goes with the
+//! session and another server takes over within a second). It takes
+//! pending revisions in commit order, a batch per transaction, appends them
+//! to the log, derives what the public sees, and announces the batch.
+//! Writers wake the sequencer of their own server at once; writes made on
+//! other servers are found by polling the (usually empty) pending table.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use super::factchecks::derive;
+use crate::db::notify::{BatchNotice, CHANNEL, LogWatch};
+use crate::db::sql::{Param, Sql};
+use crate::error::{AppError, AppResult};
+use crate::ledger::{self, SequencedBatch};
+
+/// The advisory lock that makes a session the sequencer.
+const SEQUENCER_LOCK: i64 = 727_274_003;
+
+/// Groups per batch.
+const MAX_GROUPS: i64 = 1_000;
+
+/// Claims named one by one in a notice; more and every cache drops all.
+const MAX_NAMED_CLAIMS: usize = 2_000;
+
+/// Revisions derived per transaction while catching up.
+const CATCH_UP_BATCH: i64 = 5_000;
+
+#[derive(Clone, Debug)]
+pub struct SequencerSettings {
+    /// How often to look for writes made on other servers.
+    pub poll: Duration,
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+}
+
+fn try_lead(conn: &mut PgConnection) -> AppResult<bool> {
+    Ok(Sql::fixed("SELECT pg_try_advisory_lock($1) AS locked", vec![Param::BigInt(SEQUENCER_LOCK)])
+        .get_result::<Locked>(conn)?
+        .locked)
+}
+
+fn release(conn: &mut PgConnection) -> AppResult<()> {
+    Sql::fixed("SELECT pg_advisory_unlock($1) AS locked", vec![Param::BigInt(SEQUENCER_LOCK)]).get_result::<Locked>(conn)?;
+    Ok(())
+}
+
+fn announce(conn: &mut PgConnection, notice: &BatchNotice) -> AppResult<()> {
+    for payload in notice.encode() {
+        Sql::fixed("SELECT pg_notify($1, $2)", vec![Param::text(CHANNEL), Param::text(payload)]).execute(conn)?;
+    }
+    Ok(())
+}
+
+fn named(claims: Vec<uuid::Uuid>) -> Option<Vec<uuid::Uuid>> {
+    (claims.len() <= MAX_NAMED_CLAIMS).then_some(claims)
+}
+
+/// One batch, in one transaction: sequence, derive, announce. None when
+/// nothing was pending.
+pub fn step(conn: &mut PgConnection) -> AppResult<Option<SequencedBatch>> {
+    super::transaction(conn, |conn| {
+        let Some(batch) = ledger::sequence_batch(conn, MAX_GROUPS)? else {
+            return Ok(None);
+        };
+        let changed = derive::follow(conn, &batch.revisions)?;
+        announce(
+            conn,
+            &BatchNotice {
+                claims: named(changed),
+                groups: batch.groups.iter().map(|g| (g.grp, g.last_seq)).collect(),
+                head: batch.head.seq,
+                at_micros: batch.head.recorded_at.timestamp_micros(),
+            },
+        )?;
+        Ok(Some(batch))
+    })
+}
+
+/// Derives the public set for revisions sequenced before derivation
+/// existed (an upgraded database), a batch per transaction.
+pub fn catch_up(conn: &mut PgConnection) -> AppResult<()> {
+    loop {
+        let done = super::transaction(conn, |conn| {
+            let from = derive::derived_seq(conn)?;
+            let head = ledger::head(conn)?.seq;
+            if from >= head {
+                return Ok(true);
+            }
+            let revisions = ledger::read_range(conn, from, head, CATCH_UP_BATCH)?;
+            let changed = derive::follow(conn, &revisions)?;
+            let upto = revisions.last().map_or(head, |r| r.seq);
+            announce(
+                conn,
+                &BatchNotice {
+                    claims: named(changed),
+                    groups: vec![],
+                    head: upto,
+                    at_micros: 0,
+                },
+            )?;
+            tracing::info!(upto, head, "derived the public set from the log");
+            Ok(false)
+        })?;
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// Sequences everything pending now, from a process that is not serving
+/// (the CLI, tests): as the sequencer if no server is, else by waiting for
+/// the server's sequencer, at most `timeout`.
+pub fn settle(conn: &mut PgConnection, timeout: Duration) -> AppResult<()> {
+    let started = Instant::now();
+    loop {
+        if try_lead(conn)? {
+            let result = catch_up(conn).and_then(|_| while_pending(conn));
+            release(conn)?;
+            return result;
+        }
+        if !ledger::sequence::has_pending(conn)? {
+            return Ok(());
+        }
+        if started.elapsed() > timeout {
+            return Err(AppError::Unavailable("writes are waiting to be sequenced, and the sequencer did not take them in time".into()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `pending` is sequenced — sequencing it here when no server
+/// is — and returns its last revision's seq (for processes that do not
+/// serve: the CLI, tests).
+pub fn wait_for(conn: &mut PgConnection, pending: &ledger::PendingGroup, timeout: Duration) -> AppResult<i64> {
+    let started = Instant::now();
+    loop {
+        if let Some(seq) = ledger::sequence::seq_of(conn, pending.last_entity_id, pending.last_entity_version)? {
+            return Ok(seq);
+        }
+        if try_lead(conn)? {
+            let result = while_pending(conn);
+            release(conn)?;
+            result?;
+            continue;
+        }
+        if started.elapsed() > timeout {
+            return Err(AppError::Unavailable("the write is waiting to be sequenced, and the sequencer did not take it in time".into()));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn while_pending(conn: &mut PgConnection) -> AppResult<()> {
+    while step(conn)?.is_some() {}
+    Ok(())
+}
+
+/// Starts this server's sequencer thread. It stands by until it holds the
+/// lock, then sequences until `stop` is set or its connection fails (then
+/// it reconnects and stands by again).
+pub fn spawn(database_url: String, settings: SequencerSettings, watch: Arc<LogWatch>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("sequencer".into())
+        .spawn(move || run(&database_url, &settings, &watch, &stop))
+        .expect("spawn the sequencer")
+}
+
+fn run(url: &str, settings: &SequencerSettings, watch: &LogWatch, stop: &AtomicBool) {
+    let mut announced_standby = false;
+    while !stop.load(Ordering::Acquire) {
+        let mut conn = match crate::db::connect(url) {
+            Ok(c) => c,
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(500));
+                continue;
+            }
+        };
+        match try_lead(&mut conn) {
+            Ok(true) => {
+                tracing::info!("this server sequences the log");
+                announced_standby = false;
+                if let Err(e) = lead(&mut conn, settings, watch, stop) {
+                    tracing::warn!(error = %e, "the sequencer stopped; reconnecting");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+            Ok(false) => {
+                if !announced_standby {
+                    tracing::info!("another server sequences the log; standing by");
+                    announced_standby = true;
+                }
+                drop(conn);
+                wait_or_stop(stop, Duration::from_secs(1));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
+fn wait_or_stop(stop: &AtomicBool, total: Duration) {
+    let until = Instant::now() + total;
+    while Instant::now() < until && !stop.load(Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn lead(conn: &mut PgConnection, settings: &SequencerSettings, watch: &LogWatch, stop: &AtomicBool) -> AppResult<()> {
+    catch_up(conn)?;
+    while !stop.load(Ordering::Acquire) {
+        match step(conn)? {
+            // Full or not, look again at once: more may have committed meanwhile.
+            Some(_) => continue,
+            None => watch.sequencer_sleep(settings.poll),
+        }
+    }
+    // Sequence what committed before the stop, so no write waits for a restart.
+    while_pending(conn)?;
+    release(conn)
+}

@@ -1,0 +1,135 @@
+//! `verify --state`: every projection row rebuilt from its newest snapshot
+//! and compared with the stored row.
+
+use std::collections::HashMap;
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{Text, Uuid as SqlUuid};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::db::schema::{appearances, articles, claimants, claims, editors, evidence, verdicts};
+use crate::error::AppResult;
+use crate::model::{Appearance, Article, Claim, Claimant, Editor, EntityKind, Evidence, Recorded, Verdict};
+
+/// A projection row that does not match what the log says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    pub entity_kind: EntityKind,
+    pub entity_id: Uuid,
+    /// `differs`, `missing_from_projection` or `not_in_log`.
+    pub problem: &'static str,
+    /// The fields that differ, for `differs`.
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StateReport {
+    pub ok: bool,
+    pub entities_checked: u64,
+    pub drift: Vec<Drift>,
+}
+
+/// Rebuilds every projection row from its newest snapshot and compares it
+/// with the stored row. Reports at most `max_drift` differences.
+pub fn verify_state(conn: &mut PgConnection, max_drift: usize, mut progress: impl FnMut(u64)) -> AppResult<StateReport> {
+    let mut projections: HashMap<(EntityKind, Uuid), serde_json::Value> = HashMap::new();
+    collect(articles::table.select(Article::as_select()).load::<Article>(conn)?, &mut projections);
+    collect(claimants::table.select(Claimant::as_select()).load::<Claimant>(conn)?, &mut projections);
+    collect(claims::table.select(Claim::as_select()).load::<Claim>(conn)?, &mut projections);
+    collect(appearances::table.select(Appearance::as_select()).load::<Appearance>(conn)?, &mut projections);
+    collect(evidence::table.select(Evidence::as_select()).load::<Evidence>(conn)?, &mut projections);
+    collect(verdicts::table.select(Verdict::as_select()).load::<Verdict>(conn)?, &mut projections);
+    let editor_rows: Vec<Editor> = editors::table
+        .filter(editors::id.ne(crate::model::SYSTEM_ACTOR))
+        .select(Editor::as_select())
+        .load(conn)?;
+    collect(editor_rows, &mut projections);
+
+    let mut drift = vec![];
+    let mut checked = 0u64;
+    let mut after: Option<Uuid> = None;
+    // The newest snapshot of every entity, a page of entities at a time.
+    loop {
+        let page: Vec<Newest> = diesel::sql_query(
+            "SELECT DISTINCT ON (entity_id) entity_id, entity_kind, snapshot FROM revisions
+             WHERE entity_id > $1 ORDER BY entity_id, seq DESC LIMIT 5000",
+        )
+        .bind::<SqlUuid, _>(after.unwrap_or(Uuid::nil()))
+        .load(conn)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.entity_id);
+        for n in page {
+            checked += 1;
+            match projections.remove(&(n.entity_kind, n.entity_id)) {
+                None => drift.push(Drift {
+                    entity_kind: n.entity_kind,
+                    entity_id: n.entity_id,
+                    problem: "missing_from_projection",
+                    fields: vec![],
+                }),
+                Some(row) if row != n.snapshot => {
+                    let fields = differing_fields(&row, &n.snapshot);
+                    drift.push(Drift {
+                        entity_kind: n.entity_kind,
+                        entity_id: n.entity_id,
+                        problem: "differs",
+                        fields,
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        progress(checked);
+        if drift.len() >= max_drift {
+            break;
+        }
+    }
+    for ((kind, id), _) in projections {
+        if drift.len() >= max_drift {
+            break;
+        }
+        drift.push(Drift {
+            entity_kind: kind,
+            entity_id: id,
+            problem: "not_in_log",
+            fields: vec![],
+        });
+    }
+    drift.sort_by_key(|d| (d.entity_kind.as_str(), d.entity_id));
+    drift.truncate(max_drift);
+    Ok(StateReport {
+        ok: drift.is_empty(),
+        entities_checked: checked,
+        drift,
+    })
+}
+
+/// Each row as the log would record it.
+fn collect<T: Recorded>(rows: Vec<T>, out: &mut HashMap<(EntityKind, Uuid), serde_json::Value>) {
+    for row in rows {
+        out.insert((T::KIND, row.id()), row.snapshot());
+    }
+}
+
+fn differing_fields(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return vec!["(whole row)".into()];
+    };
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
+}
+
+#[derive(QueryableByName)]
+struct Newest {
+    #[diesel(sql_type = SqlUuid)]
+    entity_id: Uuid,
+    #[diesel(sql_type = Text)]
+    entity_kind: EntityKind,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    snapshot: serde_json::Value,
+}
+
