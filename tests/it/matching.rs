@@ -75,7 +75,11 @@ fn seeded() -> (TestApp, HashMap<String, String>) {
 /// (claim id, score) of the first `limit` results for `text` at `path`;
 /// `item` is where the claim sits in a result (`claim` or `factcheck.claim`).
 fn ranked(app: &TestApp, token: Option<&str>, path: &str, text: &str, item: &[&str]) -> Vec<(String, f64)> {
-    let mut request = app.client.get(app.url(path)).query(&[("text", text), ("limit", "5")]);
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("text", text)
+        .append_pair("limit", "5")
+        .finish();
+    let mut request = app.client.get(app.url(&format!("{path}?{query}")));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
