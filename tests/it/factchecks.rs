@@ -311,7 +311,7 @@ fn replaying_the_feed_from_the_start_ends_with_exactly_the_public_set() {
     consumer.catch_up(&app, 3);
 
     let public = public_set(&app);
-    assert_eq!(public.len(), 16 - 2 + 1);
+    assert_eq!(public.len(), seeded_published() - 2 + 1);
     assert!(!public.contains_key(&to_withdraw) && !public.contains_key(&to_retire));
     assert_eq!(consumer.copy, public, "the replayed copy differs from the list");
 
