@@ -121,7 +121,8 @@ impl Tally {
                 if at == Some(0) {
                     self.first += 1;
                 } else {
-                    self.misses.push(format!("{text} → rank {}", at.map_or("> 5".into(), |i| (i + 1).to_string())));
+                    self.misses
+                        .push(format!("{text} → rank {}", at.map_or("> 5".into(), |i| (i + 1).to_string())));
                 }
                 if at.is_some() {
                     self.in_five += 1;
@@ -173,7 +174,12 @@ impl Tally {
 #[test]
 fn the_paraphrase_set_is_labelled_against_the_corpus() {
     let fixture = seed::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("seed_articles")).unwrap();
-    let published: HashSet<&str> = fixture.claims.iter().filter(|c| c.verdict.is_some()).map(|c| c.key.as_str()).collect();
+    let published: HashSet<&str> = fixture
+        .claims
+        .iter()
+        .filter(|c| c.verdict.is_some())
+        .map(|c| c.key.as_str())
+        .collect();
     let keys: HashSet<&str> = fixture.claims.iter().map(|c| c.key.as_str()).collect();
     let set = paraphrases();
     assert!(set.len() >= 40, "{} paraphrases", set.len());
