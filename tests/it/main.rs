@@ -18,6 +18,7 @@ mod health;
 mod idempotency;
 mod layers;
 mod ledger;
+mod matching;
 mod ops;
 mod public_cache;
 mod replica;
