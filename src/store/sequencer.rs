@@ -67,9 +67,10 @@ fn named(claims: Vec<uuid::Uuid>) -> Option<Vec<uuid::Uuid>> {
 }
 
 /// One batch, in one transaction: sequence, derive, announce. None when
-/// nothing was pending.
+/// nothing was pending. Committed batches are counted in the sequencer's
+/// metrics (`telemetry::sequenced`).
 pub fn step(conn: &mut PgConnection) -> AppResult<Option<SequencedBatch>> {
-    super::transaction(conn, |conn| {
+    let batch = super::transaction(conn, |conn| {
         let Some(batch) = ledger::sequence_batch(conn, MAX_GROUPS)? else {
             return Ok(None);
         };
@@ -84,7 +85,11 @@ pub fn step(conn: &mut PgConnection) -> AppResult<Option<SequencedBatch>> {
             },
         )?;
         Ok(Some(batch))
-    })
+    })?;
+    if let Some(b) = &batch {
+        crate::telemetry::sequenced(b.revisions.len());
+    }
+    Ok(batch)
 }
 
 /// Derives the public set for revisions sequenced before derivation
