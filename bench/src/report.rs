@@ -411,10 +411,10 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
             let bound = |k: &str| f(v, k).map_or("–".into(), |x| format!("{x:.0}"));
             writeln!(
                 md,
-                "| {cc} | {} | {} | {} | {:.1} | {} | {} |",
+                "| {cc} | {} | {} | {:.0} | {:.1} | {} | {} |",
                 results.load("c", "server", cc).and_then(|s| f(s, "rps")).map_or("–".into(), num),
                 num(f(v, "revisions_per_sec").unwrap_or(0.0)),
-                v["batches"],
+                f(v, "batches").unwrap_or(0.0),
                 f(v, "mean_batch").unwrap_or(0.0),
                 bound("p50_batch"),
                 bound("max_batch")
