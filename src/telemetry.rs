@@ -26,9 +26,9 @@ static SEQUENCER: std::sync::LazyLock<SequencerMetrics> = std::sync::LazyLock::n
     batches: Default::default(),
     revisions: Default::default(),
     // 1 … 8,192 revisions
-    batch_revisions: prometheus_client::metrics::histogram::Histogram::new(
-        prometheus_client::metrics::histogram::exponential_buckets(1.0, 2.0, 14),
-    ),
+    batch_revisions: prometheus_client::metrics::histogram::Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        1.0, 2.0, 14,
+    )),
 });
 
 /// One batch of `revisions` revisions was sequenced (and committed).
@@ -42,8 +42,16 @@ pub fn sequenced(revisions: usize) {
 /// Adds the sequencer's metrics to a registry (the one `/metrics` renders).
 pub fn register_sequencer(registry: &mut prometheus_client::registry::Registry) {
     let m = &*SEQUENCER;
-    registry.register("sequencer_batches", "Batches the sequencer of this process committed", m.batches.clone());
-    registry.register("sequencer_revisions", "Revisions the sequencer of this process sequenced", m.revisions.clone());
+    registry.register(
+        "sequencer_batches",
+        "Batches the sequencer of this process committed",
+        m.batches.clone(),
+    );
+    registry.register(
+        "sequencer_revisions",
+        "Revisions the sequencer of this process sequenced",
+        m.revisions.clone(),
+    );
     registry.register(
         "sequencer_batch_revisions",
         "Revisions per batch the sequencer of this process committed",

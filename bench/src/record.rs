@@ -178,7 +178,11 @@ struct Scrape {
 
 fn scrape(path: &Path) -> Result<Scrape, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path)?;
-    let mut s = Scrape { revisions: 0.0, batches: 0.0, buckets: vec![] };
+    let mut s = Scrape {
+        revisions: 0.0,
+        batches: 0.0,
+        buckets: vec![],
+    };
     let mut found = false;
     for line in text.lines() {
         let Some((name, v)) = line.rsplit_once(' ') else { continue };
@@ -197,7 +201,11 @@ fn scrape(path: &Path) -> Result<Scrape, Box<dyn std::error::Error>> {
         }
     }
     if !found {
-        return Err(format!("{}: no claimledger_sequencer_revisions_total (is this the server's /metrics?)", path.display()).into());
+        return Err(format!(
+            "{}: no claimledger_sequencer_revisions_total (is this the server's /metrics?)",
+            path.display()
+        )
+        .into());
     }
     Ok(s)
 }

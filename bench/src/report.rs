@@ -196,9 +196,27 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         Fixed(f64),
     }
     let rows: Vec<(&str, &str, Ref, &str, Option<f64>)> = vec![
-        ("(a) `GET /v1/factchecks/{id}`, cache warm", "a", Ref::Load("ref-select", "pgbench"), "pgbench -S", Some(1.0)),
-        ("(a) `GET /v1/factchecks/{id}`, cache warm", "a", Ref::Load("a", "reference"), "pgbench, its one-lookup SQL", None),
-        ("(a) with `If-None-Match` (304)", "a-inm", Ref::Load("ref-select", "pgbench"), "pgbench -S", Some(1.2)),
+        (
+            "(a) `GET /v1/factchecks/{id}`, cache warm",
+            "a",
+            Ref::Load("ref-select", "pgbench"),
+            "pgbench -S",
+            Some(1.0),
+        ),
+        (
+            "(a) `GET /v1/factchecks/{id}`, cache warm",
+            "a",
+            Ref::Load("a", "reference"),
+            "pgbench, its one-lookup SQL",
+            None,
+        ),
+        (
+            "(a) with `If-None-Match` (304)",
+            "a-inm",
+            Ref::Load("ref-select", "pgbench"),
+            "pgbench -S",
+            Some(1.2),
+        ),
         (
             "(a) cache cold: first read of each id, fresh server",
             "a-cold",
@@ -206,10 +224,34 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
             "pgbench, its one-lookup SQL",
             Some(1.0),
         ),
-        ("(b) `GET /v1/factchecks?q=`", "b", Ref::Fixed(V1_SEARCH_RPS), "v1, as issue 15 states it", Some(10.0)),
-        ("(b) `GET /v1/factchecks?q=`", "b", Ref::Load("b", "reference"), "pgbench, its SQL", None),
-        ("(c) `PATCH /v1/verdicts/{id}`", "c", Ref::Load("c", "pgbench_n"), "pgbench -N", Some(0.75)),
-        ("(c) `PATCH /v1/verdicts/{id}`", "c", Ref::Load("c", "reference"), "pgbench, same statements", None),
+        (
+            "(b) `GET /v1/factchecks?q=`",
+            "b",
+            Ref::Fixed(V1_SEARCH_RPS),
+            "v1, as issue 15 states it",
+            Some(10.0),
+        ),
+        (
+            "(b) `GET /v1/factchecks?q=`",
+            "b",
+            Ref::Load("b", "reference"),
+            "pgbench, its SQL",
+            None,
+        ),
+        (
+            "(c) `PATCH /v1/verdicts/{id}`",
+            "c",
+            Ref::Load("c", "pgbench_n"),
+            "pgbench -N",
+            Some(0.75),
+        ),
+        (
+            "(c) `PATCH /v1/verdicts/{id}`",
+            "c",
+            Ref::Load("c", "reference"),
+            "pgbench, same statements",
+            None,
+        ),
         (
             "(c) `PATCH /v1/verdicts/{id}`",
             "c",
@@ -328,7 +370,11 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
             md,
             "| feed replay, pass {} ({}): {} items in {} pages of ≤ {}, {} SQL statements a page built | {} items/s | | | {} | {} |",
             v["pass"],
-            if first { "each page built by the server" } else { "pages the server kept" },
+            if first {
+                "each page built by the server"
+            } else {
+                "pages the server kept"
+            },
             v["items"],
             v["pages"],
             v["page_limit"],
@@ -394,7 +440,10 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(v) = results.kind("memory") {
         let mib = f(v, "vmhwm_kib").unwrap_or(0.0) / 1024.0;
-        writeln!(md, "| server peak memory after all load phases | {mib:.1} MiB (VmHWM) | | | info | |")?;
+        writeln!(
+            md,
+            "| server peak memory after all load phases | {mib:.1} MiB (VmHWM) | | | info | |"
+        )?;
     }
     writeln!(md)?;
 
@@ -404,7 +453,10 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
             md,
             "(c) the server's sequencer during each PATCH run (its `/metrics` before and after; batch sizes are histogram bucket bounds):\n"
         )?;
-        writeln!(md, "| concurrency | PATCH/s | revisions/s | batches | mean batch | p50 batch ≤ | largest ≤ |")?;
+        writeln!(
+            md,
+            "| concurrency | PATCH/s | revisions/s | batches | mean batch | p50 batch ≤ | largest ≤ |"
+        )?;
         writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|")?;
         for v in seq {
             let cc = v["concurrency"].as_i64().unwrap_or(0);
@@ -432,7 +484,11 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         writeln!(md, "{title}:\n")?;
-        let extra = if with_nochain { " no chain: /s | p99 ms | pgbench -N: /s | p99 ms |" } else { "" };
+        let extra = if with_nochain {
+            " no chain: /s | p99 ms | pgbench -N: /s | p99 ms |"
+        } else {
+            ""
+        };
         writeln!(
             md,
             "| concurrency | server: req/s | p50 ms | p99 ms | reference: /s | p50 ms | p99 ms | ratio |{extra}"

@@ -7,10 +7,21 @@ use std::process::Command;
 
 #[test]
 fn help_lists_every_subcommand_bench_run_calls() {
-    let out = Command::new(env!("CARGO_BIN_EXE_claimledger-bench")).arg("--help").output().expect("run claimledger-bench");
+    let out = Command::new(env!("CARGO_BIN_EXE_claimledger-bench"))
+        .arg("--help")
+        .output()
+        .expect("run claimledger-bench");
     assert!(out.status.success(), "--help failed: {}", String::from_utf8_lossy(&out.stderr));
     let help = String::from_utf8_lossy(&out.stdout);
-    for sub in ["fill", "verify-bench", "pgbench-vars", "record", "report", "read-all", "feed-replay"] {
+    for sub in [
+        "fill",
+        "verify-bench",
+        "pgbench-vars",
+        "record",
+        "report",
+        "read-all",
+        "feed-replay",
+    ] {
         assert!(help.contains(sub), "no {sub} in:\n{help}");
     }
 }
