@@ -167,7 +167,7 @@ fn pgbench(out: &Path, prefix: &Path) -> Result<Map<String, Value>, Box<dyn std:
     Ok(m)
 }
 
-/// The sequencer's metrics (src/telemetry.rs) in a Prometheus text scrape:
+/// The sequencer's metrics (src/store/sequencer.rs) in a Prometheus text scrape:
 /// the revisions and batches counters, and the batch-size histogram's
 /// cumulative buckets (upper bound, count).
 struct Scrape {
