@@ -1,12 +1,13 @@
--- (d) reference: GET /v1/claims/{id}/history's statements (captured with
--- log_statement = 'all'): the account check, the claim, one page of its
--- family's revisions (store::audit::HISTORY_SQL; after = 0, limit 100).
+-- (d) reference: GET /v1/claims/{id}/history's statements (read from the code,
+-- as the server runs them now): the account check, the claim, one page of its
+-- family's revisions (store::history::HISTORY_SQL; after = 0, limit 20, the
+-- default page).
 -- The first page holds every entity's first version, so the server needs no
 -- further lookups. -D claims, auditor, active=true.
 \set n random(1, :claims)
 \set lim 1
 \set after 0
-\set page 100
+\set page 20
 SELECT "editors"."username", "editors"."roles" FROM "editors" WHERE (("editors"."id" = :auditor) AND ("editors"."active" = :active)) LIMIT :lim;
 SELECT "claims"."id", "claims"."version", "claims"."statement", "claims"."claimant", "claims"."claimed_on", "claims"."language", "claims"."tags", "claims"."status", "claims"."created_at", "claims"."updated_at" FROM "claims" WHERE ("claims"."id" = ('01900002-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid) LIMIT :lim \gset c_
 SELECT * FROM (

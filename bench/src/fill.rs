@@ -20,8 +20,8 @@ use std::time::Instant;
 use claimledger::db::schema::{claims, editors};
 use claimledger::ledger::NewRevision;
 use claimledger::model::{Action, EntityKind};
-use claimledger::store::import::Import;
 use claimledger::store;
+use claimledger::store::import::Import;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde_json::json;
@@ -79,6 +79,11 @@ fn produce(plan: &Plan, actors: &Actors, args_chunk: u64, batch: usize, tx: Sync
     let arts = Articles::new(plan);
     let ed = actors.editor;
     let mut chunk = Chunk::default();
+    // The claimants' rows are written before the imports (claims refer to
+    // them); their revisions come first in the log.
+    for c in synth::claimants() {
+        chunk.revisions.push(rev(EntityKind::Claimant, &c, c.id, 1, Action::Create, ed));
+    }
     for a in 1..=plan.articles {
         let art = arts.article(a);
         chunk.revisions.push(rev(EntityKind::Article, &art, art.id, 1, Action::Create, ed));
@@ -245,6 +250,9 @@ pub fn run(args: FillArgs) -> Result<(), Box<dyn std::error::Error>> {
         return Err("the database already holds claims: fill a fresh one".into());
     }
     let head_before = claimledger::ledger::head(&mut conn)?.seq;
+    diesel::insert_into(claimledger::db::schema::claimants::table)
+        .values(&synth::claimants())
+        .execute(&mut conn)?;
 
     let (tx, rx) = sync_channel::<Chunk>(2);
     let started = Instant::now();
@@ -268,11 +276,12 @@ pub fn run(args: FillArgs) -> Result<(), Box<dyn std::error::Error>> {
     let sequence_secs = sequencing.elapsed().as_secs_f64();
     let secs = started.elapsed().as_secs_f64();
     let head = claimledger::ledger::head(&mut conn)?;
-    if (head.seq - head_before) as u64 != plan.revisions || written != plan.revisions {
+    // The plan's revisions, and one creation per claimant record.
+    let expected = plan.revisions + synth::claimants().len() as u64;
+    if (head.seq - head_before) as u64 != expected || written != expected {
         return Err(format!(
-            "wrote {written} revisions, the head moved by {}, expected {}",
+            "wrote {written} revisions, the head moved by {}, expected {expected}",
             head.seq - head_before,
-            plan.revisions
         )
         .into());
     }

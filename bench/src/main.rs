@@ -2,6 +2,7 @@
 
 mod fill;
 mod pgbvars;
+mod reads;
 mod record;
 mod report;
 mod synth;
@@ -28,6 +29,10 @@ enum Command {
     Record(record::RecordArgs),
     /// Write the results as a markdown table and an SVG chart.
     Report(report::ReportArgs),
+    /// Read every published fact check once (cold reads; fills the server's cache).
+    ReadAll(reads::ReadAllArgs),
+    /// Follow the change feed page by page to its end; one results line per pass.
+    FeedReplay(reads::FeedArgs),
 }
 
 fn main() {
@@ -38,6 +43,8 @@ fn main() {
         Command::PgbenchVars(a) => pgbvars::run(a),
         Command::Record(a) => record::run(a),
         Command::Report(a) => report::run(a),
+        Command::ReadAll(a) => reads::read_all(a),
+        Command::FeedReplay(a) => reads::feed_replay(a),
     };
     if let Err(e) = result {
         eprintln!("claimledger-bench: {e}");

@@ -21,6 +21,13 @@ pub struct RecordArgs {
     /// pgbench's --log-prefix: every file starting with it is read.
     #[arg(long)]
     pub pgbench_log: Option<PathBuf>,
+    /// Two scrapes of the server's /metrics, before and after a load phase:
+    /// the sequencer's revisions and batches in between (with --seconds).
+    #[arg(long, num_args = 2, value_names = ["BEFORE", "AFTER"])]
+    pub metrics: Option<Vec<PathBuf>>,
+    /// The time between the two scrapes, for --metrics.
+    #[arg(long, default_value_t = 0.0)]
+    pub seconds: f64,
     /// Extra fields, key=value (numbers stay numbers). Repeatable.
     #[arg(long = "set", value_parser = parse_kv)]
     pub set: Vec<(String, String)>,
@@ -59,11 +66,24 @@ pub fn run(args: RecordArgs) -> Result<(), Box<dyn std::error::Error>> {
             rec.insert(k, v);
         }
     }
+    if let Some(files) = &args.metrics {
+        for (k, v) in sequencer(&files[0], &files[1], args.seconds)? {
+            rec.insert(k, v);
+        }
+    }
     let rec = Value::Object(rec);
     let line = serde_json::to_string(&rec)?;
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&args.results)?;
     writeln!(f, "{line}")?;
     let get = |k: &str| rec.get(k).and_then(Value::as_f64);
+    if let (Some(per), Some(mean)) = (get("revisions_per_sec"), get("mean_batch")) {
+        println!(
+            "{per:.0} revisions/s in {} batches, mean {mean:.1}, p50 ≤ {}, max ≤ {}",
+            get("batches").unwrap_or(0.0),
+            get("p50_batch").unwrap_or(0.0),
+            get("max_batch").unwrap_or(0.0)
+        );
+    }
     if let (Some(rps), Some(p50), Some(p99)) = (get("rps"), get("p50_ms"), get("p99_ms")) {
         println!(
             "{rps:.0}/s, p50 {p50:.2} ms, p99 {p99:.2} ms, errors {}",
@@ -144,5 +164,75 @@ fn pgbench(out: &Path, prefix: &Path) -> Result<Map<String, Value>, Box<dyn std:
     m.insert("p90_ms".into(), json!(pct(0.90)));
     m.insert("p99_ms".into(), json!(pct(0.99)));
     m.insert("max_ms".into(), json!(*lat.last().unwrap_or(&0) as f64 / 1000.0));
+    Ok(m)
+}
+
+/// The sequencer's metrics (src/store/sequencer.rs) in a Prometheus text scrape:
+/// the revisions and batches counters, and the batch-size histogram's
+/// cumulative buckets (upper bound, count).
+struct Scrape {
+    revisions: f64,
+    batches: f64,
+    buckets: Vec<(f64, f64)>,
+}
+
+fn scrape(path: &Path) -> Result<Scrape, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)?;
+    let mut s = Scrape {
+        revisions: 0.0,
+        batches: 0.0,
+        buckets: vec![],
+    };
+    let mut found = false;
+    for line in text.lines() {
+        let Some((name, v)) = line.rsplit_once(' ') else { continue };
+        let Ok(v) = v.parse::<f64>() else { continue };
+        if name == "claimledger_sequencer_revisions_total" {
+            s.revisions = v;
+            found = true;
+        } else if name == "claimledger_sequencer_batches_total" {
+            s.batches = v;
+        } else if let Some(le) = name
+            .strip_prefix("claimledger_sequencer_batch_revisions_bucket{le=\"")
+            .and_then(|r| r.strip_suffix("\"}"))
+        {
+            let le = if le == "+Inf" { f64::INFINITY } else { le.parse()? };
+            s.buckets.push((le, v));
+        }
+    }
+    if !found {
+        return Err(format!(
+            "{}: no claimledger_sequencer_revisions_total (is this the server's /metrics?)",
+            path.display()
+        )
+        .into());
+    }
+    Ok(s)
+}
+
+fn sequencer(before: &Path, after: &Path, seconds: f64) -> Result<Map<String, Value>, Box<dyn std::error::Error>> {
+    let (b, a) = (scrape(before)?, scrape(after)?);
+    let revisions = a.revisions - b.revisions;
+    let batches = a.batches - b.batches;
+    // Per-bucket counts in between, cumulative; a size is reported as its
+    // bucket's upper bound.
+    let delta: Vec<(f64, f64)> = a
+        .buckets
+        .iter()
+        .map(|(le, n)| (*le, n - b.buckets.iter().find(|(l, _)| l == le).map_or(0.0, |x| x.1)))
+        .collect();
+    let quantile = |q: f64| {
+        let want = (batches * q).ceil().max(1.0);
+        delta.iter().find(|(_, n)| *n >= want).map(|(le, _)| *le)
+    };
+    let bound = |x: Option<f64>| x.filter(|v| v.is_finite()).map_or(json!(null), |v| json!(v));
+    let mut m = Map::new();
+    m.insert("revisions".into(), json!(revisions));
+    m.insert("batches".into(), json!(batches));
+    m.insert("seconds".into(), json!(seconds));
+    m.insert("revisions_per_sec".into(), json!(revisions / seconds.max(1e-9)));
+    m.insert("mean_batch".into(), json!(if batches > 0.0 { revisions / batches } else { 0.0 }));
+    m.insert("p50_batch".into(), bound(if batches > 0.0 { quantile(0.5) } else { None }));
+    m.insert("max_batch".into(), bound(if batches > 0.0 { quantile(1.0) } else { None }));
     Ok(m)
 }

@@ -18,6 +18,7 @@ pub const KIND_CLAIM: u128 = 2;
 pub const KIND_APPEARANCE: u128 = 3;
 pub const KIND_EVIDENCE: u128 = 4;
 pub const KIND_VERDICT: u128 = 5;
+pub const KIND_CLAIMANT: u128 = 6;
 
 pub fn id(kind: u128, n: u64) -> Uuid {
     Uuid::from_u128(((0x0190_0000 + kind) << 96) | (0x7000u128 << 64) | (0x8000u128 << 48) | n as u128)
@@ -134,7 +135,7 @@ impl Plan {
                         VerdictPath::Draft => 0,
                     }
             }
-            EntityKind::Editor => 1,
+            EntityKind::Editor | EntityKind::Claimant => 1,
         }
     }
 
@@ -598,6 +599,26 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The claimants' records (the editorial model): one per name claims use,
+/// created before any claim; claim n names claimant (n mod names) + 1.
+pub fn claimants() -> Vec<claimledger::model::claimant::Claimant> {
+    (1..=CLAIMANTS.len() as u64)
+        .map(|n| {
+            let at = created(KIND_CLAIMANT, n);
+            claimledger::model::claimant::Claimant {
+                id: id(KIND_CLAIMANT, n),
+                version: 1,
+                name: CLAIMANTS[n as usize - 1].to_string(),
+                kind: claimledger::model::claimant::ClaimantKind::Organization,
+                role: None,
+                same_as: vec![],
+                created_at: at,
+                updated_at: at,
+            }
+        })
+        .collect()
+}
+
 pub fn claim(n: u64, v: u64) -> Claim {
     let at = created(KIND_CLAIM, n);
     let mut tags = vec!["synthetic".to_string(), format!("batch-{}", n % 50)];
@@ -609,7 +630,11 @@ pub fn claim(n: u64, v: u64) -> Claim {
         version: v as i32,
         statement: format!("{}.", words(n, 12 + n % 9)),
         claimant: CLAIMANTS[(n % CLAIMANTS.len() as u64) as usize].to_string(),
+        claimant_id: Some(id(KIND_CLAIMANT, n % CLAIMANTS.len() as u64 + 1)),
         claimed_on: NaiveDate::from_ymd_opt(2024, 1 + (n % 12) as u32, 1 + (n % 28) as u32),
+        claimed_on_precision: claimledger::model::claim::DatePrecision::Day,
+        claimed_on_note: None,
+        merged_into: None,
         language: "en".into(),
         tags,
         status: claimledger::model::claim::ClaimStatus::Active,
@@ -635,6 +660,9 @@ pub fn appearance(plan: &Plan, articles: &Articles, c: u64) -> Appearance {
         status: claimledger::model::appearance::AppearanceStatus::Active,
         created_at: at,
         updated_at: at,
+        kind: claimledger::model::appearance::AppearanceKind::Paraphrase,
+        translated: false,
+        original_language: None,
     }
 }
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use claimledger::db::schema::revisions;
 use claimledger::ledger::hash::{Entry, GENESIS};
-use claimledger::model::format_timestamp;
 use claimledger::model::Revision;
+use claimledger::model::format_timestamp;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde_json::json;

@@ -92,6 +92,7 @@ impl Metrics {
         registry.register("cache_misses", "Public reads that went to the database", cache.misses.clone());
         registry.register("cache_invalidations", "Cached public reads dropped because the log changed them", cache.invalidations.clone());
         registry.register("cache_evictions", "Cached public reads dropped for memory", cache.evictions.clone());
+        crate::store::sequencer::register_metrics(&mut registry);
         max.set(pool_max as i64);
         Metrics {
             registry,

@@ -67,9 +67,10 @@ fn named(claims: Vec<uuid::Uuid>) -> Option<Vec<uuid::Uuid>> {
 }
 
 /// One batch, in one transaction: sequence, derive, announce. None when
-/// nothing was pending.
+/// nothing was pending. Committed batches are counted in the sequencer's
+/// metrics (`register_metrics`).
 pub fn step(conn: &mut PgConnection) -> AppResult<Option<SequencedBatch>> {
-    super::transaction(conn, |conn| {
+    let batch = super::transaction(conn, |conn| {
         let Some(batch) = ledger::sequence_batch(conn, MAX_GROUPS)? else {
             return Ok(None);
         };
@@ -84,7 +85,11 @@ pub fn step(conn: &mut PgConnection) -> AppResult<Option<SequencedBatch>> {
             },
         )?;
         Ok(Some(batch))
-    })
+    })?;
+    if let Some(b) = &batch {
+        metrics::sequenced(b.revisions.len());
+    }
+    Ok(batch)
 }
 
 /// Derives the public set for revisions sequenced before derivation
@@ -227,4 +232,49 @@ fn lead(conn: &mut PgConnection, settings: &SequencerSettings, watch: &LogWatch,
     // Sequence what committed before the stop, so no write waits for a restart.
     while_pending(conn)?;
     release(conn)
+}
+
+/// The sequencer's own counters: how many batches it committed and how
+/// large they were. Process-wide, since one sequencer runs per process;
+/// `/metrics` registers them beside the HTTP metrics (`register_metrics`).
+mod metrics {
+    use std::sync::LazyLock;
+
+    use prometheus_client::metrics::counter::Counter;
+    use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+
+    pub(super) struct SequencerMetrics {
+        pub(super) batches: Counter,
+        pub(super) revisions: Counter,
+        pub(super) batch_revisions: Histogram,
+    }
+
+    pub(super) static SEQUENCER: LazyLock<SequencerMetrics> = LazyLock::new(|| SequencerMetrics {
+        batches: Counter::default(),
+        revisions: Counter::default(),
+        // 1 … 8,192 revisions
+        batch_revisions: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
+    });
+
+    /// One batch of `revisions` revisions was sequenced (and committed).
+    pub(super) fn sequenced(revisions: usize) {
+        let m = &*SEQUENCER;
+        m.batches.inc();
+        m.revisions.inc_by(revisions as u64);
+        m.batch_revisions.observe(revisions as f64);
+    }
+}
+
+/// Adds the sequencer's metrics to a registry (the one `/metrics` renders):
+/// `sequencer_batches`, `sequencer_revisions` (counters) and
+/// `sequencer_batch_revisions` (a histogram of revisions per batch).
+pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
+    let m = &*metrics::SEQUENCER;
+    registry.register("sequencer_batches", "Batches the sequencer of this process committed", m.batches.clone());
+    registry.register("sequencer_revisions", "Revisions the sequencer of this process sequenced", m.revisions.clone());
+    registry.register(
+        "sequencer_batch_revisions",
+        "Revisions per batch the sequencer of this process committed",
+        m.batch_revisions.clone(),
+    );
 }
