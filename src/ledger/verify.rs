@@ -10,10 +10,7 @@ use crate::model::format_timestamp;
 use super::{LogHead, head};
 use crate::db::schema::revisions;
 use crate::error::AppResult;
-use crate::db::sql::{Param, Sql};
-use crate::model::{Action, EntityKind, RevisionRecord};
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
+use crate::model::{Revision, RevisionRecord};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -97,11 +94,6 @@ impl Verifier {
 
     /// Checks the next revision; returns false once a problem is found.
     pub fn check(&mut self, seq: i64, entry: &Entry<'_>, stored_entry_hash: &[u8], stored_chain_hash: &[u8]) -> bool {
-        self.check_hashed(seq, &entry_hash(entry), stored_entry_hash, stored_chain_hash)
-    }
-
-    /// The same, with the entry's hash already computed (on another thread).
-    pub fn check_hashed(&mut self, seq: i64, computed: &Hash, stored_entry_hash: &[u8], stored_chain_hash: &[u8]) -> bool {
         if self.bad.is_some() {
             return false;
         }
@@ -109,7 +101,7 @@ impl Verifier {
             self.bad = Some((self.expected_seq.min(seq), LogProblem::Gap));
             return false;
         }
-        if computed.as_slice() != stored_entry_hash {
+        if entry_hash(entry).as_slice() != stored_entry_hash {
             self.bad = Some((seq, LogProblem::EntryHashMismatch));
             return false;
         }
@@ -124,6 +116,21 @@ impl Verifier {
         self.expected_seq += 1;
         self.checked += 1;
         true
+    }
+
+    pub fn check_revision(&mut self, r: &Revision) -> bool {
+        let recorded_at = format_timestamp(r.recorded_at);
+        let entry = Entry {
+            entity_kind: r.entity_kind.as_str(),
+            entity_id: r.entity_id,
+            entity_version: r.entity_version,
+            action: r.action.as_str(),
+            actor_id: r.actor_id,
+            reason: r.reason.as_deref(),
+            recorded_at: &recorded_at,
+            snapshot: &r.snapshot,
+        };
+        self.check(r.seq, &entry, &r.entry_hash, &r.chain_hash)
     }
 
     /// An export line: the hex hashes must decode, the rest is hashed as written.
@@ -176,73 +183,9 @@ impl Verifier {
 
 const BATCH: i64 = 5_000;
 
-/// A revision as verification reads it: the snapshot as the stored JSON
-/// text, so the reading thread only copies bytes and the parsing happens on
-/// the hashing threads.
-#[derive(QueryableByName)]
-#[diesel(table_name = revisions)]
-struct StoredRevision {
-    seq: i64,
-    entity_kind: EntityKind,
-    entity_id: Uuid,
-    entity_version: i32,
-    action: Action,
-    actor_id: Uuid,
-    reason: Option<String>,
-    recorded_at: DateTime<Utc>,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    snapshot: String,
-    entry_hash: Vec<u8>,
-    chain_hash: Vec<u8>,
-}
-
-impl StoredRevision {
-    /// The entry hash recomputed from the stored fields; a snapshot that is
-    /// not JSON cannot hash to anything stored, so it hashes to zeroes.
-    fn computed_entry_hash(&self) -> Hash {
-        let Ok(snapshot) = serde_json::from_str::<serde_json::Value>(&self.snapshot) else {
-            return [0u8; 32];
-        };
-        let recorded_at = format_timestamp(self.recorded_at);
-        entry_hash(&Entry {
-            entity_kind: self.entity_kind.as_str(),
-            entity_id: self.entity_id,
-            entity_version: self.entity_version,
-            action: self.action.as_str(),
-            actor_id: self.actor_id,
-            reason: self.reason.as_deref(),
-            recorded_at: &recorded_at,
-            snapshot: &snapshot,
-        })
-    }
-}
-
-/// Entry hashes of a batch, computed on every core (the rest of the check,
-/// the chain, is sequential and cheap).
-fn entry_hashes(batch: &[StoredRevision]) -> Vec<Hash> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    if threads == 1 || batch.len() < 256 {
-        return batch.iter().map(StoredRevision::computed_entry_hash).collect();
-    }
-    let chunk = batch.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = batch
-            .chunks(chunk)
-            .skip(1)
-            .map(|part| scope.spawn(move || part.iter().map(StoredRevision::computed_entry_hash).collect::<Vec<_>>()))
-            .collect();
-        let mut hashes: Vec<Hash> = batch[..chunk.min(batch.len())].iter().map(StoredRevision::computed_entry_hash).collect();
-        for w in workers {
-            hashes.extend(w.join().unwrap_or_default());
-        }
-        hashes
-    })
-}
-
 /// Verifies seqs `from..=to` (to = the head when None) straight from the
 /// database. When the range reaches the head, the head is checked too.
-/// One thread reads batches (the snapshot as text: a copy, no parsing) while
-/// the others parse, canonicalise and hash the previous batch.
+/// Reading the next batch overlaps with checking the last one (two threads).
 pub fn verify(conn: &mut PgConnection, from: i64, to: Option<i64>, mut progress: impl FnMut(u64, i64)) -> AppResult<VerifyReport> {
     let head = head(conn)?;
     let from = from.max(1);
@@ -259,13 +202,12 @@ pub fn verify(conn: &mut PgConnection, from: i64, to: Option<i64>, mut progress:
     };
     let verifier = Verifier::new(from, &prev);
     let mut verifier = std::thread::scope(|scope| -> AppResult<Verifier> {
-        let (batches, inbox) = std::sync::mpsc::sync_channel::<Vec<StoredRevision>>(2);
+        let (batches, inbox) = std::sync::mpsc::sync_channel::<Vec<Revision>>(2);
         let checker = scope.spawn(move || {
             let mut verifier = verifier;
             for batch in inbox {
-                let computed = entry_hashes(&batch);
-                for (r, h) in batch.iter().zip(&computed) {
-                    if !verifier.check_hashed(r.seq, h, &r.entry_hash, &r.chain_hash) {
+                for r in &batch {
+                    if !verifier.check_revision(r) {
                         return verifier; // dropping the inbox stops the reader
                     }
                 }
@@ -275,13 +217,12 @@ pub fn verify(conn: &mut PgConnection, from: i64, to: Option<i64>, mut progress:
         let mut after = from - 1;
         let mut read = 0u64;
         while after < to {
-            let batch: Vec<StoredRevision> = Sql::fixed(
-                "SELECT seq, entity_kind, entity_id, entity_version, action, actor_id, reason, recorded_at, \
-                        snapshot::text AS snapshot, entry_hash, chain_hash \
-                   FROM revisions WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
-                vec![Param::BigInt(after), Param::BigInt(to), Param::BigInt(BATCH)],
-            )
-            .load(conn)?;
+            let batch: Vec<Revision> = revisions::table
+                .filter(revisions::seq.gt(after).and(revisions::seq.le(to)))
+                .order(revisions::seq.asc())
+                .limit(BATCH)
+                .select(Revision::as_select())
+                .load(conn)?;
             let Some(last) = batch.last().map(|r| r.seq) else { break };
             after = last;
             read += batch.len() as u64;
