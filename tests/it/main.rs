@@ -19,6 +19,7 @@ mod idempotency;
 mod layers;
 mod ledger;
 mod ops;
+mod pages;
 mod public_cache;
 mod replica;
 mod seed;
