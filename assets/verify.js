@@ -77,8 +77,10 @@
 
   // vkey: name+hex(keyID)+base64(0x01 ‖ Ed25519 public key).
   function parseVkey(text) {
-    var parts = text.trim().split("+");
-    if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) fail("the log's verifier key is malformed");
+    // The name has no "+"; base64 may.
+    var m = /^([^+\s]+)\+([0-9a-f]{8})\+(\S+)$/.exec(text.trim());
+    if (!m) fail("the log's verifier key is malformed");
+    var parts = m.slice(1);
     var key = fromBase64(parts[2], "the verifier key");
     if (key.length !== 33 || key[0] !== 1) fail("the log's verifier key is not an Ed25519 key");
     return sha256(concat(enc.encode(parts[0] + "\n"), key)).then(function (h) {
