@@ -9,6 +9,9 @@ COPY bench bench
 COPY examples examples
 COPY tests tests
 COPY src src
+# The public pages: askama templates and assets, compiled into the binary.
+COPY templates templates
+COPY assets assets
 COPY migrations migrations
 COPY seed_articles seed_articles
 RUN cargo build --release --locked -p claimledger --bin claimledger

@@ -106,6 +106,8 @@ impl Application {
                 .app_data(routes)
                 // CORS preflights for the public paths (not API operations).
                 .configure(http::factchecks::preflight)
+                // The public site (HTML pages, Atom, their assets): not API operations.
+                .configure(http::pages::routes)
                 .service(web::redirect("/docs", "/docs/"))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
                 .wrap(from_fn(http::consistency::at_least))

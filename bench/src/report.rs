@@ -530,6 +530,32 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
         }
         writeln!(md)?;
     }
+    // The public page beside the JSON it renders from (issue 17).
+    let cs = results.concurrencies("a");
+    if cs.iter().any(|&c| results.load("a", "page", c).is_some()) {
+        writeln!(md, "(a) the page `GET /factchecks/{{id}}` beside the JSON `GET /v1/factchecks/{{id}}`:\n")?;
+        writeln!(md, "| concurrency | page: req/s | p50 ms | p99 ms | JSON: req/s | p50 ms | p99 ms | page ÷ JSON |")?;
+        writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        for c in cs {
+            let (p, j) = (results.load("a", "page", c), results.load("a", "server", c));
+            let g = |v: Option<&Value>, k: &str| v.and_then(|v| f(v, k));
+            writeln!(
+                md,
+                "| {c} | {} | {} | {} | {} | {} | {} | {} |",
+                g(p, "rps").map_or("–".into(), num),
+                ms(g(p, "p50_ms")),
+                ms(g(p, "p99_ms")),
+                g(j, "rps").map_or("–".into(), num),
+                ms(g(j, "p50_ms")),
+                ms(g(j, "p99_ms")),
+                match (g(p, "rps"), g(j, "rps")) {
+                    (Some(a), Some(b)) => format!("{:.2}", a / b.max(1e-9)),
+                    _ => "–".into(),
+                }
+            )?;
+        }
+        writeln!(md)?;
+    }
     writeln!(md, "![throughput and p99 against concurrency]({})\n", args.svg_link)?;
     writeln!(md, "{END}")?;
 
@@ -557,6 +583,7 @@ fn chart(results: &Results, path: &PathBuf) -> Result<(), Box<dyn std::error::Er
     let a: Vec<Series> = vec![
         ("a", "server", "server (wrk)", blue),
         ("a", "reference", "pgbench, same SQL", orange),
+        ("a", "page", "the HTML page (wrk)", grey),
     ];
     let cseries: Vec<Series> = vec![
         ("c", "server", "server (wrk)", blue),

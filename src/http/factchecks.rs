@@ -54,7 +54,7 @@ pub fn preflight(cfg: &mut web::ServiceConfig) {
 }
 
 /// Whether If-None-Match names `etag` (weak comparison, RFC 9110 §13.1.2).
-fn client_has(req: &HttpRequest, etag: &str) -> bool {
+pub(super) fn client_has(req: &HttpRequest, etag: &str) -> bool {
     req.headers()
         .get_all(header::IF_NONE_MATCH)
         .filter_map(|v| v.to_str().ok())
@@ -66,7 +66,7 @@ fn client_has(req: &HttpRequest, etag: &str) -> bool {
 /// A public read: 304 without a body when the client's copy is current,
 /// else the body; the validator and caching headers either way.
 /// `negotiated`: the representation depends on Accept.
-fn cacheable(
+pub(super) fn cacheable(
     req: &HttpRequest,
     state: &AppState,
     etag: String,
@@ -138,7 +138,7 @@ fn no_factcheck(claim_id: Uuid) -> AppError {
 }
 
 /// A page of a list or of the feed: from memory, or built by `build` and kept.
-async fn page<F, Fut>(state: &web::Data<AppState>, key: String, kind: &str, build: F) -> AppResult<Arc<CachedPage>>
+pub(super) async fn page<F, Fut>(state: &web::Data<AppState>, key: String, kind: &str, build: F) -> AppResult<Arc<CachedPage>>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = AppResult<Bytes>>,

@@ -36,7 +36,14 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>
     // the only reference to it.
     let response = next.call(req).instrument(span.clone()).await?.map_into_boxed_body();
     let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_string());
-    let mut response = if response.status().as_u16() >= 400 {
+    // The public pages answer people with HTML error pages (a 404 page);
+    // everything else becomes problem+json.
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let mut response = if response.status().as_u16() >= 400 && !html {
         problem_body(response, &request_id).await
     } else {
         response

@@ -18,6 +18,7 @@ pub mod matching;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod pages;
 pub mod paging;
 pub mod problem;
 pub mod revisions;

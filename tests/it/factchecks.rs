@@ -489,7 +489,7 @@ fn the_claimreview_of_a_seeded_claim_is_locked() {
     let review = body(r);
     let published = fc["verdict"]["published_at"].as_str().unwrap();
     assert_eq!(review["datePublished"].as_str().unwrap(), &published[..10]);
-    assert_eq!(review["url"], format!("{}/v1/factchecks/{id}", app.config.public.base_url));
+    assert_eq!(review["url"], format!("{}/factchecks/{id}", app.config.public.base_url));
 
     // The same document for Accept: application/ld+json on the fact check.
     let r = app

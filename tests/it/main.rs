@@ -20,6 +20,7 @@ mod layers;
 mod ledger;
 mod matching;
 mod ops;
+mod pages;
 mod public_cache;
 mod replica;
 mod seed;

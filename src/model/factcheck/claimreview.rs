@@ -137,7 +137,7 @@ impl ClaimReview {
         ClaimReview {
             context: "https://schema.org",
             type_: "ClaimReview",
-            url: format!("{}/v1/factchecks/{}", publisher.base_url, claim.id),
+            url: format!("{}/factchecks/{}", publisher.base_url, claim.id),
             claim_reviewed: claim.statement.clone(),
             date_published: verdict.published_at.map(|t| t.date_naive()),
             author: Organization {

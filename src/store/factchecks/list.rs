@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Float4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
-use super::read_only;
+use super::{PublicFactCheck, parse_aggregate, read_only};
 use crate::db::sql::{Param, Sql};
 use crate::error::{AppError, AppResult};
 use crate::model::factcheck::FactCheckFilter;
@@ -29,7 +29,7 @@ pub struct FactCheckPage {
 /// Published fact checks matching `filter`: newest published first, or by
 /// rank then newest when searching, after `after`.
 pub fn list(conn: &mut PgConnection, filter: &FactCheckFilter, after: Option<ListCursor>, limit: i64) -> AppResult<FactCheckPage> {
-    let query = page_query(filter, after, limit)?;
+    let query = page_query(filter, after, limit, Document::Json)?;
     read_only(conn, |conn| {
         let rows: Vec<PageRow> = query.load(conn)?;
         let next = if rows.len() as i64 == limit {
@@ -44,8 +44,61 @@ pub fn list(conn: &mut PgConnection, filter: &FactCheckFilter, after: Option<Lis
     })
 }
 
+/// The same page, each fact check as its derived aggregate (what pages
+/// render from) with its log position.
+#[derive(Debug)]
+pub struct AggregatePage {
+    pub items: Vec<PublicFactCheck>,
+    pub next: Option<ListCursor>,
+}
+
+/// Like [`list`], for what renders the aggregates (the HTML pages, the Atom feed).
+pub fn list_aggregates(conn: &mut PgConnection, filter: &FactCheckFilter, after: Option<ListCursor>, limit: i64) -> AppResult<AggregatePage> {
+    let query = page_query(filter, after, limit, Document::Aggregate)?;
+    read_only(conn, |conn| {
+        let rows: Vec<PageRow> = query.load(conn)?;
+        let next = if rows.len() as i64 == limit {
+            rows.last().map(PageRow::cursor)
+        } else {
+            None
+        };
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                let factcheck = parse_aggregate(r.claim_id, &r.body)?;
+                Ok(PublicFactCheck {
+                    seq: r.seq,
+                    body: String::new(),
+                    factcheck,
+                })
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(AggregatePage { items, next })
+    })
+}
+
+/// Which document of each fact check a page carries.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Document {
+    /// Its JSON as served.
+    Json,
+    /// Its aggregate (as JSON text).
+    Aggregate,
+}
+
+impl Document {
+    fn column(self) -> &'static str {
+        match self {
+            Document::Json => "p.body",
+            Document::Aggregate => "p.aggregate::text",
+        }
+    }
+}
+
 #[derive(QueryableByName)]
 struct PageRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
     #[diesel(sql_type = SqlUuid)]
     claim_id: Uuid,
     #[diesel(sql_type = Timestamptz)]
@@ -102,11 +155,12 @@ fn filters(s: &mut Sql<'static>, filter: &FactCheckFilter) {
 /// [`RANKED_MATCHES`] matches. The keyset comparison repeats the ORDER BY,
 /// so a page never skips or repeats what was there when the previous page
 /// was read, and what is published later sorts before the cursor.
-pub(super) fn page_query(filter: &FactCheckFilter, after: Option<ListCursor>, limit: i64) -> AppResult<Sql<'static>> {
+pub(super) fn page_query(filter: &FactCheckFilter, after: Option<ListCursor>, limit: i64, doc: Document) -> AppResult<Sql<'static>> {
     let mut s = Sql::build();
+    let doc = doc.column();
     match &filter.q {
         None => {
-            s.push("SELECT p.claim_id, p.published_at, NULL::real AS rank, p.body FROM public_factchecks p WHERE true");
+            s.push(&format!("SELECT p.claim_id, p.seq, p.published_at, NULL::real AS rank, {doc} AS body FROM public_factchecks p WHERE true"));
             filters(&mut s, filter);
             match after {
                 None => {}
@@ -130,7 +184,7 @@ pub(super) fn page_query(filter: &FactCheckFilter, after: Option<ListCursor>, li
             let cap = s.param(Param::BigInt(RANKED_MATCHES));
             s.push(&format!(
                 " ORDER BY p.published_at DESC, p.claim_id DESC LIMIT {cap}) \
-                 SELECT m.claim_id, m.published_at, m.rank, p.body FROM matched m JOIN public_factchecks p USING (claim_id) WHERE true"
+                 SELECT m.claim_id, p.seq, m.published_at, m.rank, {doc} AS body FROM matched m JOIN public_factchecks p USING (claim_id) WHERE true"
             ));
             match after {
                 None => {}

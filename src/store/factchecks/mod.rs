@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::model::factcheck::FactCheck;
 
 pub use feed::{FeedEntry, FeedRead, feed};
-pub use list::{FactCheckPage, RANKED_MATCHES, list};
+pub use list::{AggregatePage, FactCheckPage, RANKED_MATCHES, list, list_aggregates};
 
 fn read_only<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection) -> AppResult<T>) -> AppResult<T> {
     conn.build_transaction().read_only().repeatable_read().run(f)
@@ -59,4 +59,50 @@ pub fn get(conn: &mut PgConnection, claim_id: Uuid) -> AppResult<PublicFactCheck
     let factcheck = serde_json::from_value(aggregate)
         .map_err(|e| AppError::internal(format!("the stored fact check of claim {claim_id} does not parse: {e}")))?;
     Ok(PublicFactCheck { seq, body, factcheck })
+}
+
+fn parse_aggregate(claim_id: Uuid, text: &str) -> AppResult<FactCheck> {
+    serde_json::from_str(text).map_err(|e| AppError::internal(format!("the stored fact check of claim {claim_id} does not parse: {e}")))
+}
+
+/// How many published fact checks an article page shows at most.
+pub const ARTICLE_FACTCHECKS: i64 = 200;
+
+/// The published fact checks that quote an article: those with an active
+/// appearance in it (indexed) and those whose cited evidence quotes it,
+/// newest published first, each as its aggregate (the body left empty).
+pub fn quoting_article(conn: &mut PgConnection, article_id: Uuid) -> AppResult<Vec<PublicFactCheck>> {
+    use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        claim_id: Uuid,
+        #[diesel(sql_type = BigInt)]
+        seq: i64,
+        #[diesel(sql_type = Text)]
+        aggregate: String,
+    }
+    let cites = serde_json::json!([{ "article_id": article_id }]).to_string();
+    let rows: Vec<Row> = read_only(conn, |conn| {
+        Ok(crate::db::sql::Sql::fixed(
+            "SELECT claim_id, seq, aggregate::text AS aggregate FROM public_factchecks \
+             WHERE article_ids @> $1 OR aggregate->'evidence' @> $2::jsonb \
+             ORDER BY published_at DESC, claim_id DESC LIMIT $3",
+            vec![
+                crate::db::sql::Param::Uuids(vec![article_id]),
+                crate::db::sql::Param::text(cites),
+                crate::db::sql::Param::BigInt(ARTICLE_FACTCHECKS),
+            ],
+        )
+        .load(conn)?)
+    })?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(PublicFactCheck {
+                seq: r.seq,
+                body: String::new(),
+                factcheck: parse_aggregate(r.claim_id, &r.aggregate)?,
+            })
+        })
+        .collect()
 }

@@ -8,7 +8,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::Text;
 use uuid::Uuid;
 
-use super::list::page_query;
+use super::list::{Document, page_query};
 use super::{feed, get};
 use crate::db::schema::public_factchecks;
 use crate::error::AppResult;
@@ -67,13 +67,13 @@ pub fn query_plans(conn: &mut PgConnection, claim_id: Uuid, search: &FactCheckFi
         .select((public_factchecks::seq, public_factchecks::body, public_factchecks::aggregate));
     Ok(vec![
         explain(conn, "one fact check", one)?,
-        explain(conn, "list", page_query(&FactCheckFilter::default(), None, 20)?)?,
+        explain(conn, "list", page_query(&FactCheckFilter::default(), None, 20, Document::Json)?)?,
         explain(
             conn,
             "list after a cursor",
-            page_query(&FactCheckFilter::default(), Some(page), 20)?,
+            page_query(&FactCheckFilter::default(), Some(page), 20, Document::Json)?,
         )?,
-        explain(conn, "search", page_query(search, None, 20)?)?,
+        explain(conn, "search", page_query(search, None, 20, Document::Json)?)?,
         explain(conn, "feed page", feed::page_query(0, i64::MAX, 100))?,
     ])
 }
