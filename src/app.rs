@@ -12,6 +12,7 @@ use crate::auth::TokenKeys;
 use crate::config::Config;
 use crate::db::PgPool;
 use crate::db::notify::LogWatch;
+use crate::store::checkpoints::{LogSigning, TlogStatus};
 use crate::store::sequencer::SequencerSettings;
 use crate::http::openapi::{ApiDoc, RouteTable};
 use crate::http::{self, AppState};
@@ -33,7 +34,13 @@ struct Background {
 }
 
 impl Background {
-    fn start(config: &Config, log: &Arc<LogWatch>, replica: Option<&Arc<crate::db::replica::Replica>>) -> std::io::Result<Self> {
+    fn start(
+        config: &Config,
+        log: &Arc<LogWatch>,
+        replica: Option<&Arc<crate::db::replica::Replica>>,
+        signing: &Arc<LogSigning>,
+        tlog: &Arc<TlogStatus>,
+    ) -> std::io::Result<Self> {
         let url = config
             .database_url
             .clone()
@@ -46,6 +53,8 @@ impl Background {
         if config.sequencer {
             let settings = SequencerSettings {
                 poll: config.sequencer_poll,
+                signing: Some(signing.clone()),
+                tlog: tlog.clone(),
             };
             threads.push(crate::store::sequencer::spawn(url, settings, log.clone(), stop.clone()));
         }
@@ -85,7 +94,9 @@ impl Application {
             .replica_url
             .as_deref()
             .map(|url| crate::db::replica::Replica::new(url, &config.db, config.replica_max_lag));
-        let background = Background::start(&config, &log, replica.as_ref())?;
+        let signing = Arc::new(crate::bootstrap::log_signing(&config).map_err(std::io::Error::other)?);
+        let tlog = Arc::new(TlogStatus::default());
+        let background = Background::start(&config, &log, replica.as_ref(), &signing, &tlog)?;
         let state = web::Data::new(AppState {
             pool,
             config: Arc::new(config),
@@ -94,6 +105,8 @@ impl Application {
             cache,
             log,
             replica,
+            log_key: Arc::new(signing.verifier()),
+            tlog,
         });
         let server = HttpServer::new(move || {
             let (app, api) = App::new()

@@ -6,6 +6,7 @@ pub mod articles;
 pub mod auth;
 pub mod bearer;
 pub mod cache;
+pub mod checkpoints;
 pub mod claimants;
 pub mod claims;
 pub mod consistency;
@@ -20,7 +21,9 @@ pub mod middleware;
 pub mod openapi;
 pub mod paging;
 pub mod problem;
+pub mod proofs;
 pub mod revisions;
+pub mod tiles;
 pub mod verdicts;
 pub mod write;
 
@@ -50,6 +53,10 @@ pub struct AppState {
     pub cache: Arc<cache::PublicCache>,
     /// The read replica, when one is configured.
     pub replica: Option<Arc<crate::db::replica::Replica>>,
+    /// The log's checkpoint verifier key (served at /v1/log/key).
+    pub log_key: Arc<crate::tlog::NoteVerifier>,
+    /// The checkpoint signer's health.
+    pub tlog: Arc<crate::store::checkpoints::TlogStatus>,
 }
 
 /// What a read must reflect, at least.
@@ -205,6 +212,13 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(log::head)
         .service(log::verify)
         .service(log::export)
+        .service(checkpoints::checkpoint)
+        .service(checkpoints::key)
+        .service(checkpoints::list)
+        .service(tiles::read)
+        .service(proofs::inclusion)
+        .service(proofs::consistency)
+        .service(proofs::tlog_proof)
         // The feed before {claim_id}, whose UUID extractor would refuse "feed".
         .service(factchecks::list)
         .service(factchecks::feed)

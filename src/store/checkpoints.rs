@@ -1,0 +1,161 @@
+//! Signed checkpoints (issue 14, DESIGN §8): the signer that runs under the
+//! sequencer's leadership, and the reads behind `/v1/log/checkpoint(s)`.
+//!
+//! Before signing, the signer proves from the stored tiles that the tree
+//! extends the last signed checkpoint (whose note it re-reads and checks
+//! against its stored root); when that fails it refuses, records why in
+//! [`TlogStatus`] (`/readyz` degraded, a metric) and never signs: the log
+//! never signs two inconsistent checkpoints.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use diesel::pg::PgConnection;
+
+use crate::error::{AppError, AppResult};
+use crate::ledger::checkpoints::{self, StoredCheckpoint};
+use crate::ledger::tree;
+use crate::tlog::{Checkpoint, EMPTY_ROOT, Hash, NoteSigner, NoteVerifier, SignedCheckpoint, SignedNote, tile};
+
+/// What the log signs with.
+#[derive(Debug)]
+pub struct LogSigning {
+    /// The checkpoint origin (also the key's name).
+    pub origin: String,
+    pub signer: NoteSigner,
+    /// At most one checkpoint per interval.
+    pub interval: Duration,
+}
+
+impl LogSigning {
+    pub fn verifier(&self) -> NoteVerifier {
+        self.signer.verifier()
+    }
+}
+
+/// The signer's health, shared with `/readyz` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct TlogStatus {
+    refused: Mutex<Option<String>>,
+    pub signed: AtomicU64,
+    pub refusals: AtomicU64,
+    pub checkpoint_size: AtomicI64,
+}
+
+impl TlogStatus {
+    /// Why the last signing attempt was refused, while it stays refused.
+    pub fn refusal(&self) -> Option<String> {
+        self.refused.lock().map(|r| r.clone()).unwrap_or(None)
+    }
+
+    fn set_refusal(&self, why: Option<String>) {
+        if let Ok(mut r) = self.refused.lock() {
+            *r = why;
+        }
+    }
+}
+
+/// What one signing attempt did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signing {
+    /// The tree has not grown since the last checkpoint.
+    Unchanged,
+    Signed { size: u64 },
+    Refused(String),
+}
+
+/// Signs a checkpoint of the stored tree if it grew since the last one (or
+/// none was signed yet), in one transaction. Call only as the sequencer.
+pub fn sign(conn: &mut PgConnection, signing: &LogSigning, status: &TlogStatus) -> AppResult<Signing> {
+    let outcome = super::transaction(conn, |conn| {
+        let size = tree::tree_size(conn)?;
+        let last = checkpoints::latest(conn)?;
+        let (last_size, last_root) = match &last {
+            Some(c) => match signed_root(c) {
+                Ok(root) => (c.tree_size as u64, root),
+                Err(why) => return Ok(Signing::Refused(why)),
+            },
+            None => (0, EMPTY_ROOT),
+        };
+        if last.is_some() && size <= last_size {
+            if size < last_size {
+                return Ok(Signing::Refused(format!(
+                    "the tree holds {size} leaves, fewer than the last signed checkpoint's {last_size}"
+                )));
+            }
+            return Ok(Signing::Unchanged);
+        }
+        let root = tree::frontier(conn, size)?.root();
+        let tiles = if last_size > 0 && last_size < size {
+            tree::load_tiles(conn, &tile::tiles_for_consistency(last_size, size).map_err(AppError::internal)?)?
+        } else {
+            Default::default()
+        };
+        if let Err(e) = crate::tlog::prove_extension(last_size, &last_root, size, &root, &tiles) {
+            return Ok(Signing::Refused(format!(
+                "the tree of size {size} does not extend the checkpoint of size {last_size}: {e}"
+            )));
+        }
+        let note = Checkpoint::new(&signing.origin, size, root)
+            .and_then(|c| c.sign(&signing.signer))
+            .map_err(AppError::internal)?;
+        checkpoints::insert(conn, size as i64, &root.0, &note.to_text())?;
+        Ok(Signing::Signed { size })
+    })?;
+    match &outcome {
+        Signing::Signed { size } => {
+            status.signed.fetch_add(1, Ordering::Relaxed);
+            status.checkpoint_size.store(*size as i64, Ordering::Relaxed);
+            status.set_refusal(None);
+        }
+        Signing::Refused(why) => {
+            status.refusals.fetch_add(1, Ordering::Relaxed);
+            if status.refusal().as_deref() != Some(why) {
+                tracing::error!(reason = %why, "refused to sign a checkpoint");
+            }
+            status.set_refusal(Some(why.clone()));
+        }
+        Signing::Unchanged => {}
+    }
+    Ok(outcome)
+}
+
+/// The root a stored checkpoint's note signs, when it agrees with the row.
+fn signed_root(c: &StoredCheckpoint) -> Result<Hash, String> {
+    let parsed = SignedCheckpoint::parse(c.note.as_bytes()).map_err(|e| format!("the stored checkpoint of size {} is unreadable: {e}", c.tree_size))?;
+    let cp = &parsed.checkpoint;
+    if cp.size() != c.tree_size as u64 || cp.root().0.as_slice() != c.root_hash.as_slice() {
+        return Err(format!("the stored checkpoint of size {} does not match its signed note", c.tree_size));
+    }
+    Ok(*cp.root())
+}
+
+/// The newest checkpoint with the cosignatures collected for it, as served.
+pub fn latest(conn: &mut PgConnection) -> AppResult<Option<String>> {
+    let Some(c) = checkpoints::latest(conn)? else {
+        return Ok(None);
+    };
+    with_cosignatures(conn, &c).map(Some)
+}
+
+/// A stored checkpoint's note with the witnesses' cosignature lines added.
+pub fn with_cosignatures(conn: &mut PgConnection, c: &StoredCheckpoint) -> AppResult<String> {
+    let lines = checkpoints::cosignatures(conn, c.tree_size)?;
+    if lines.is_empty() {
+        return Ok(c.note.clone());
+    }
+    let mut note = SignedNote::parse(c.note.as_bytes()).map_err(AppError::internal)?;
+    for (_, line) in lines {
+        if let Ok(sig) = crate::tlog::NoteSignature::parse_line(&line, 0) {
+            // A duplicate key id is skipped, never fatal.
+            let _ = note.add_signature(sig);
+        }
+    }
+    Ok(note.to_text())
+}
+
+/// Stored checkpoints after `after` (tree size), oldest first.
+pub fn list(conn: &mut PgConnection, after: i64, limit: i64) -> AppResult<Vec<StoredCheckpoint>> {
+    checkpoints::after(conn, after, limit)
+}

@@ -1,0 +1,282 @@
+//! The transparency log (issue 14): the Merkle tree integrated by the
+//! sequencer, signed checkpoints, C2SP tiles and entry bundles, proofs, and
+//! what happens when someone tampers with the database. Everything a client
+//! checks here it reads from the public endpoints and verifies with
+//! `claimledger::tlog` (the Go client in tests/tlog-go checks the same from
+//! outside).
+
+use std::time::{Duration, Instant};
+
+use claimledger::tlog::merkle::{self, verify_consistency, verify_inclusion};
+use claimledger::tlog::{Checkpoint, Hash, NoteKey, NoteVerifier, SignedCheckpoint, TileSet, TlogProof, bundle, leaf_hash, tile};
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::harness::{TestApp, problem, spawn_app};
+
+fn head_seq(app: &TestApp) -> i64 {
+    use claimledger::db::schema::log_head::dsl::*;
+    log_head.select(seq).first(&mut app.conn()).unwrap()
+}
+
+fn entry_hashes(app: &TestApp) -> Vec<Vec<u8>> {
+    use claimledger::db::schema::revisions::dsl::*;
+    revisions.order(seq.asc()).select(entry_hash).load(&mut app.conn()).unwrap()
+}
+
+fn log_key(app: &TestApp) -> NoteVerifier {
+    let r = app.get("/v1/log/key");
+    assert_eq!(r.status(), 200);
+    NoteVerifier::from_vkey(r.text().unwrap().trim()).expect("a signed-note verifier key")
+}
+
+/// The newest checkpoint, its signature verified with the served key.
+fn checkpoint(app: &TestApp, key: &NoteVerifier) -> (Checkpoint, String) {
+    let r = app.client.get(app.url("/v1/log/checkpoint")).header("Origin", "https://elsewhere.example").send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = r.text().unwrap();
+    let signed = SignedCheckpoint::parse(text.as_bytes()).expect("a checkpoint note");
+    signed.verify(&[key as &dyn NoteKey]).expect("signed by the log's key");
+    (signed.checkpoint, text)
+}
+
+/// Waits until a signed checkpoint covers the whole log.
+fn checkpoint_covering_head(app: &TestApp, key: &NoteVerifier) -> (Checkpoint, String) {
+    let head = head_seq(app) as u64;
+    let started = Instant::now();
+    loop {
+        if app.get("/v1/log/checkpoint").status() == 200 {
+            let (c, text) = checkpoint(app, key);
+            if c.size() >= head {
+                assert_eq!(c.size(), head, "a checkpoint never runs ahead of the log");
+                return (c, text);
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no checkpoint covered seq {head}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The tree hash of `size` leaves, computed from tiles fetched over HTTP.
+fn root_from_tiles(app: &TestApp, size: u64) -> Hash {
+    let mut tiles = TileSet::new();
+    for id in tile::tiles_for_tree_hash(size) {
+        let r = app.get(&format!("/v1/log/{}", id.path()));
+        assert_eq!(r.status(), 200, "{}", id.path());
+        let cache = r.headers()["cache-control"].to_str().unwrap().to_string();
+        assert_eq!(cache.contains("immutable"), id.is_full(), "{}: {cache}", id.path());
+        let bytes = r.bytes().unwrap().to_vec();
+        assert_eq!(bytes.len(), usize::from(id.width) * 32, "{}", id.path());
+        tiles.insert(id.level, id.index, bytes).unwrap();
+    }
+    merkle::tree_hash(size, &tiles).unwrap()
+}
+
+fn hashes(v: &Value) -> Vec<Hash> {
+    v.as_array().unwrap().iter().map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap()).collect()
+}
+
+#[test]
+fn the_tree_over_the_log_is_signed_served_as_tiles_and_proves_every_revision() {
+    let app = spawn_app();
+    crate::audit_fill(&app, 300, 2);
+    let key = log_key(&app);
+    let (first, _) = checkpoint_covering_head(&app, &key);
+    assert!(first.size() > 512, "{}", first.size());
+
+    // The tree is RFC 6962's over the entry hashes, and the tiles give its root.
+    let leaves = entry_hashes(&app);
+    let mut reference = claimledger::tlog::MemoryTree::new();
+    for l in &leaves {
+        reference.push(leaf_hash(l));
+    }
+    assert_eq!(reference.root(), *first.root());
+    assert_eq!(root_from_tiles(&app, first.size()), *first.root());
+
+    // Entry bundles carry the 32-byte entry hashes, length-prefixed.
+    let r = app.get("/v1/log/tile/entries/001");
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    let data = r.bytes().unwrap();
+    let entries = bundle::parse_entry_bundle_of_width(&data, 256).unwrap();
+    assert_eq!(entries[0], leaves[256].as_slice());
+    assert_eq!(entries[255], leaves[511].as_slice());
+    let partial = first.size() % 256;
+    let r = app.get(&format!("/v1/log/tile/entries/{:03}.p/{partial}", first.size() / 256));
+    assert_eq!(r.status(), 200);
+    assert!(!r.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+
+    // Inclusion proofs for leaves across the tree verify against the checkpoint.
+    for seq in [1, 2, 255, 256, 257, 300, first.size() as i64] {
+        let r = app.get(&format!("/v1/log/proof/inclusion?seq={seq}&size={}", first.size()));
+        assert_eq!(r.status(), 200);
+        let p: Value = r.json().unwrap();
+        assert_eq!((p["seq"].as_i64(), p["leaf_index"].as_i64(), p["tree_size"].as_u64()), (Some(seq), Some(seq - 1), Some(first.size())));
+        let leaf = leaf_hash(&leaves[(seq - 1) as usize]);
+        verify_inclusion((seq - 1) as u64, first.size(), &leaf, &hashes(&p["hashes"]), first.root()).unwrap();
+    }
+
+    // More writes: a newer checkpoint, provably consistent with the first.
+    crate::audit_fill(&app, 20, 1);
+    let (second, second_text) = checkpoint_covering_head(&app, &key);
+    assert_eq!(second.size(), first.size() + 20);
+    let r = app.get(&format!("/v1/log/proof/consistency?from={}&to={}", first.size(), second.size()));
+    assert_eq!(r.status(), 200);
+    let p: Value = r.json().unwrap();
+    verify_consistency(first.size(), second.size(), &hashes(&p["hashes"]), first.root(), second.root()).unwrap();
+
+    // Every checkpoint is stored and listed, oldest first.
+    let page: Value = app.get("/v1/log/checkpoints?after=0&limit=1000").json().unwrap();
+    let sizes: Vec<u64> = page["items"].as_array().unwrap().iter().map(|c| c["tree_size"].as_u64().unwrap()).collect();
+    assert!(sizes.contains(&first.size()) && sizes.contains(&second.size()), "{sizes:?}");
+    assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{sizes:?}");
+    let page: Value = app.get(&format!("/v1/log/checkpoints?after={}", first.size())).json().unwrap();
+    assert_eq!(page["items"][0]["tree_size"].as_u64(), sizes.iter().copied().find(|s| *s > first.size()));
+
+    // A revision's tlog-proof file verifies offline with the log's key.
+    let r = app.get("/v1/revisions/257/tlog-proof");
+    assert_eq!(r.status(), 200);
+    let proof = TlogProof::parse(&r.text().unwrap()).unwrap();
+    assert_eq!(proof.index, 256);
+    assert_eq!(proof.checkpoint_note, second_text);
+    let verified = proof.verify(&leaf_hash(&leaves[256]), first.origin(), &[key.clone()], &[], 0).unwrap();
+    assert_eq!(verified.checkpoint.size(), second.size());
+    // Bound to its leaf: another leaf does not verify.
+    assert!(proof.verify(&leaf_hash(&leaves[255]), first.origin(), &[key], &[], 0).is_err());
+}
+
+#[test]
+fn bad_tile_and_proof_requests_are_named_problems() {
+    let app = spawn_app();
+    let _ = app.fixture();
+    let key = log_key(&app);
+    let (c, _) = checkpoint_covering_head(&app, &key);
+    let size = c.size();
+    assert!(size >= 1);
+
+    for path in ["/v1/log/tile/0/1", "/v1/log/tile/0/x000/000", "/v1/log/tile/64/000", "/v1/log/tile/0/000.p/0", "/v1/log/tile/0/000.p/256", "/v1/log/tile/entries/00"] {
+        let p = problem(app.get(path), 400);
+        assert!(p["detail"].as_str().unwrap().contains("tile path"), "{path}: {p}");
+    }
+    // Tiles the tree does not have (yet): 404.
+    problem(app.get("/v1/log/tile/0/000"), 404);
+    problem(app.get(&format!("/v1/log/tile/0/000.p/{}", size + 1)), 404);
+    problem(app.get("/v1/log/tile/1/000.p/1"), 404);
+    problem(app.get("/v1/log/tile/entries/001.p/1"), 404);
+    // A partial tile of the current width exists.
+    assert_eq!(app.get(&format!("/v1/log/tile/0/000.p/{size}")).status(), 200);
+
+    let p = problem(app.get(&format!("/v1/log/proof/inclusion?seq={}&size={size}", size + 1)), 422);
+    assert!(p["detail"].as_str().unwrap().contains("seq"), "{p}");
+    let p = problem(app.get(&format!("/v1/log/proof/inclusion?seq=1&size={}", size + 5)), 422);
+    assert!(p["detail"].as_str().unwrap().contains("beyond"), "{p}");
+    problem(app.get("/v1/log/proof/inclusion?seq=x&size=1"), 422);
+    let p = problem(app.get(&format!("/v1/log/proof/consistency?from={}&to=1", size + 1)), 422);
+    assert!(p["detail"].as_str().unwrap().contains("from"), "{p}");
+    problem(app.get("/v1/log/checkpoints?limit=0"), 422);
+    problem(app.get("/v1/revisions/0/tlog-proof"), 422);
+    problem(app.get(&format!("/v1/revisions/{}/tlog-proof", size + 100)), 404);
+}
+
+#[test]
+fn an_upgraded_database_is_integrated_on_start_and_a_restart_resumes() {
+    let mut app = spawn_app();
+    crate::audit_fill(&app, 300, 1);
+    let key = log_key(&app);
+    let (before, _) = checkpoint_covering_head(&app, &key);
+
+    // As if the tree had never been built (a database from before issue 14).
+    let mut conn = app.conn();
+    diesel::sql_query("DELETE FROM tlog_tiles").execute(&mut conn).unwrap();
+    diesel::sql_query("UPDATE log_derived SET tree_size = 0").execute(&mut conn).unwrap();
+    app.restart();
+    let started = Instant::now();
+    loop {
+        use claimledger::db::schema::log_derived::dsl::*;
+        let size: i64 = log_derived.select(tree_size).first(&mut conn).unwrap();
+        if size as u64 == before.size() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "the tree was not rebuilt: {size}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(root_from_tiles(&app, before.size()), *before.root());
+
+    // It goes on from there: the next checkpoint extends the one signed before.
+    crate::audit_fill(&app, 10, 1);
+    let (after, _) = checkpoint_covering_head(&app, &key);
+    assert_eq!(after.size(), before.size() + 10);
+    let p: Value = app
+        .get(&format!("/v1/log/proof/consistency?from={}&to={}", before.size(), after.size()))
+        .json()
+        .unwrap();
+    verify_consistency(before.size(), after.size(), &hashes(&p["hashes"]), before.root(), after.root()).unwrap();
+    assert_eq!(app.get("/readyz").status(), 200);
+}
+
+/// Runs SQL with the append-only triggers of `table` off, as someone with
+/// the database's owner rights could.
+fn tamper(app: &TestApp, table: &str, sql: &str) {
+    let mut conn = app.conn();
+    conn.transaction::<_, diesel::result::Error, _>(|c| {
+        diesel::sql_query(format!("ALTER TABLE {table} DISABLE TRIGGER USER")).execute(c)?;
+        diesel::sql_query(sql).execute(c)?;
+        diesel::sql_query(format!("ALTER TABLE {table} ENABLE TRIGGER USER")).execute(c)?;
+        Ok(())
+    })
+    .unwrap();
+}
+
+fn wait_degraded(app: &TestApp) -> Value {
+    let started = Instant::now();
+    loop {
+        let r = app.get("/readyz");
+        if r.status() == 503 {
+            return problem(r, 503);
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "/readyz never degraded");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn tampering_checkpoint_row_edited_the_log_refuses_to_sign_and_says_so() {
+    let app = spawn_app();
+    let f = app.fixture();
+    let key = log_key(&app);
+    let (c, _) = checkpoint_covering_head(&app, &key);
+    tamper(&app, "checkpoints", &format!("UPDATE checkpoints SET root_hash = decode(repeat('ab', 32), 'hex') WHERE tree_size = {}", c.size()));
+
+    // The next write grows the tree; the signer finds the stored checkpoint
+    // no longer matches its note and refuses to sign.
+    let r = app.post_as(&f.editor, "/v1/claims", &crate::common::claim_body());
+    assert_eq!(r.status(), 201);
+    let p = wait_degraded(&app);
+    assert!(p["detail"].as_str().unwrap().contains("does not match its signed note"), "{p}");
+    let metrics = app.get("/metrics").text().unwrap();
+    assert!(metrics.contains("claimledger_tlog_signing_refused 1"), "{metrics}");
+    // Nothing newer was signed.
+    let (still, _) = checkpoint(&app, &key);
+    assert_eq!(still.size(), c.size());
+}
+
+#[test]
+fn tampering_tiles_rewritten_the_log_never_signs_an_inconsistent_tree() {
+    let app = spawn_app();
+    let f = app.fixture();
+    let key = log_key(&app);
+    let (c, _) = checkpoint_covering_head(&app, &key);
+    // Someone rewrites the stored leaf hashes (the tiles have no triggers:
+    // the check before signing is what stops this).
+    diesel::sql_query("UPDATE tlog_tiles SET hashes = overlay(hashes placing decode(repeat('cd', 32), 'hex') from 1) WHERE level = 0 AND idx = 0")
+        .execute(&mut app.conn())
+        .unwrap();
+    let r = app.post_as(&f.editor, "/v1/claims", &crate::common::claim_body());
+    assert_eq!(r.status(), 201);
+    let p = wait_degraded(&app);
+    assert!(p["detail"].as_str().unwrap().contains("does not extend the checkpoint"), "{p}");
+    let (still, _) = checkpoint(&app, &key);
+    assert_eq!(still.size(), c.size());
+}
