@@ -80,6 +80,23 @@ pub fn log_signing(config: &Config) -> AppResult<crate::store::checkpoints::LogS
     })
 }
 
+/// The log's verifier key for `claimledger verify`, without generating one:
+/// from the configured key file, else the development key in the data
+/// directory if there is one, else none (signatures then go unchecked).
+pub fn log_verifier(config: &Config) -> Result<Option<crate::tlog::NoteVerifier>, String> {
+    let path = match &config.log.signing_key_file {
+        Some(p) => p.clone(),
+        None => config.data_dir.join("log-signing-key"),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => crate::tlog::NoteSigner::from_private_key_text(text.trim())
+            .map(|s| Some(s.verifier()))
+            .map_err(|e| format!("'{}' is not a signed-note private key: {e}", path.display())),
+        Err(_) if config.log.signing_key_file.is_none() => Ok(None),
+        Err(e) => Err(format!("cannot read '{}': {e}", path.display())),
+    }
+}
+
 /// On a database where nobody can log in, creates `admin` (every role) with
 /// a generated password, printed once and kept in `<data_dir>/admin-password`.
 pub fn first_admin(conn: &mut PgConnection, data_dir: &Path) -> AppResult<()> {

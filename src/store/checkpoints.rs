@@ -159,3 +159,143 @@ pub fn with_cosignatures(conn: &mut PgConnection, c: &StoredCheckpoint) -> AppRe
 pub fn list(conn: &mut PgConnection, after: i64, limit: i64) -> AppResult<Vec<StoredCheckpoint>> {
     checkpoints::after(conn, after, limit)
 }
+
+/// What `claimledger verify` found when it recomputed the tree.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TreeReport {
+    pub ok: bool,
+    /// Leaves recomputed from the revisions' entry hashes.
+    pub leaves: u64,
+    /// Stored checkpoints checked.
+    pub checkpoints: u64,
+    /// Whether the checkpoints' signatures were checked (a log key was at hand).
+    pub signatures_checked: bool,
+    /// The first stored checkpoint that no longer holds, and why.
+    pub first_bad_checkpoint: Option<i64>,
+    pub problem: Option<String>,
+    /// The first revision whose leaf differs from the stored tree's.
+    pub first_bad_seq: Option<i64>,
+}
+
+/// Leaves recomputed per read.
+const VERIFY_BATCH: i64 = 50_000;
+
+/// Recomputes the tree from every revision's entry hash and checks it
+/// against every stored checkpoint (its root at that size; its note's
+/// signature with `key` when given; the row against its note) and against
+/// the stored leaf tiles, naming the first checkpoint that no longer matches
+/// and the first revision whose leaf differs.
+pub fn verify_tree(conn: &mut PgConnection, key: Option<&NoteVerifier>) -> AppResult<TreeReport> {
+    use crate::tlog::{Frontier, TileDelta};
+    let mut report = TreeReport {
+        ok: true,
+        leaves: 0,
+        checkpoints: 0,
+        signatures_checked: key.is_some(),
+        first_bad_checkpoint: None,
+        problem: None,
+        first_bad_seq: None,
+    };
+    let head = crate::ledger::head(conn)?.seq;
+    let mut stored: Vec<StoredCheckpoint> = Vec::new();
+    let mut after = -1;
+    loop {
+        let page = checkpoints::after(conn, after, 10_000)?;
+        let Some(last) = page.last() else { break };
+        after = last.tree_size;
+        stored.extend(page);
+    }
+    let mut pending = stored.iter().peekable();
+    let mut front = Frontier::empty();
+    let mut delta = TileDelta::new();
+    let fail_checkpoint = |report: &mut TreeReport, c: &StoredCheckpoint, why: String| {
+        report.ok = false;
+        if report.first_bad_checkpoint.is_none() {
+            report.first_bad_checkpoint = Some(c.tree_size);
+            report.problem = Some(why);
+        }
+    };
+    let check = |report: &mut TreeReport, c: &StoredCheckpoint, root: Hash| {
+        report.checkpoints += 1;
+        let signed = match signed_root(c) {
+            Ok(r) => r,
+            Err(why) => return fail_checkpoint(report, c, why),
+        };
+        if let Some(key) = key {
+            let verified = SignedCheckpoint::parse(c.note.as_bytes()).and_then(|s| s.verify(&[key as &dyn crate::tlog::NoteKey]));
+            if let Err(e) = verified {
+                return fail_checkpoint(report, c, format!("the checkpoint of size {}'s signature does not verify: {e}", c.tree_size));
+            }
+        }
+        if signed != root {
+            fail_checkpoint(report, c, format!("the log's tree at size {} has another root than the signed checkpoint", c.tree_size));
+        }
+    };
+    while let Some(c) = pending.peek().copied().filter(|c| c.tree_size == 0) {
+        check(&mut report, c, EMPTY_ROOT);
+        pending.next();
+    }
+    let mut done: i64 = 0;
+    while done < head {
+        let leaves = tree::leaf_data(conn, done, (done + VERIFY_BATCH).min(head))?;
+        if leaves.is_empty() {
+            break;
+        }
+        // Leaf by leaf up to the next checkpoint's size, where the root is compared.
+        let mut i = 0usize;
+        while i < leaves.len() {
+            let next_stop = pending.peek().map_or(i64::MAX, |c| c.tree_size);
+            let take = ((next_stop - done) as usize).min(leaves.len() - i);
+            front.append_data(leaves[i..i + take].iter().map(Vec::as_slice), &mut delta);
+            // The leaf hashes the revisions give, against the stored leaf tiles.
+            if report.first_bad_seq.is_none() {
+                let (first, recomputed) = delta.level(0);
+                report.first_bad_seq = first_leaf_mismatch(conn, first, recomputed)?;
+                if report.first_bad_seq.is_some() {
+                    report.ok = false;
+                }
+            }
+            i += take;
+            done += take as i64;
+            while let Some(c) = pending.peek().copied().filter(|c| c.tree_size == done) {
+                check(&mut report, c, front.root());
+                pending.next();
+            }
+        }
+        report.leaves = done as u64;
+    }
+    for c in pending {
+        fail_checkpoint(&mut report, c, format!("a checkpoint of size {} is beyond the log's {} revisions", c.tree_size, head));
+    }
+    Ok(report)
+}
+
+/// The seq of the first of `hashes` (leaf hashes from leaf index `first`)
+/// that differs from the stored leaf tiles.
+fn first_leaf_mismatch(conn: &mut PgConnection, first: u64, hashes: &[Hash]) -> AppResult<Option<i64>> {
+    let mut index = first;
+    let mut rest = hashes;
+    while !rest.is_empty() {
+        let tile_index = index / 256;
+        let offset = (index % 256) as usize;
+        let take = rest.len().min(256 - offset);
+        let stored = tree::tile_bytes(
+            conn,
+            crate::tlog::TileId {
+                level: 0,
+                index: tile_index,
+                width: (offset + take) as u16,
+            },
+        )?;
+        for (k, h) in rest[..take].iter().enumerate() {
+            let at = (offset + k) * 32;
+            let same = stored.as_ref().is_some_and(|s| &s[at..at + 32] == h.0.as_slice());
+            if !same {
+                return Ok(Some((index + k as u64 + 1) as i64));
+            }
+        }
+        index += take as u64;
+        rest = &rest[take..];
+    }
+    Ok(None)
+}

@@ -280,3 +280,81 @@ fn tampering_tiles_rewritten_the_log_never_signs_an_inconsistent_tree() {
     let (still, _) = checkpoint(&app, &key);
     assert_eq!(still.size(), c.size());
 }
+
+/// Rewrites revision `seq` (the newest) as an attacker with the database
+/// would: new content, its entry hash and chain hash recomputed, the head
+/// moved along — the hash chain alone then still verifies.
+fn rewrite_newest_revision(app: &TestApp) -> i64 {
+    use claimledger::ledger::hash::{Entry, chain_hash, entry_hash};
+    use claimledger::model::{Revision, format_timestamp};
+    let mut conn = app.conn();
+    let head = head_seq(app);
+    let rev: Revision = {
+        use claimledger::db::schema::revisions::dsl::*;
+        revisions.filter(seq.eq(head)).select(Revision::as_select()).first(&mut conn).unwrap()
+    };
+    let prev: Vec<u8> = {
+        use claimledger::db::schema::revisions::dsl::*;
+        revisions.filter(seq.eq(head - 1)).select(chain_hash).first(&mut conn).unwrap()
+    };
+    let mut snapshot = rev.snapshot.clone();
+    snapshot["statement"] = Value::String("A statement nobody published".into());
+    let recorded = format_timestamp(rev.recorded_at);
+    let entry = Entry {
+        entity_kind: rev.entity_kind.as_str(),
+        entity_id: rev.entity_id,
+        entity_version: rev.entity_version,
+        action: rev.action.as_str(),
+        actor_id: rev.actor_id,
+        reason: rev.reason.as_deref(),
+        recorded_at: &recorded,
+        snapshot: &snapshot,
+    };
+    let e = entry_hash(&entry);
+    let c = chain_hash(&prev, &e);
+    let snapshot_text = snapshot.to_string().replace('\'', "''");
+    tamper(
+        app,
+        "revisions",
+        &format!(
+            "UPDATE revisions SET snapshot = '{snapshot_text}'::jsonb, entry_hash = decode('{}', 'hex'), chain_hash = decode('{}', 'hex') WHERE seq = {head}",
+            hex::encode(e),
+            hex::encode(c)
+        ),
+    );
+    diesel::sql_query(format!("UPDATE log_head SET chain_hash = decode('{}', 'hex')", hex::encode(c)))
+        .execute(&mut conn)
+        .unwrap();
+    head
+}
+
+/// The JSON report a CLI command printed (before its stderr).
+fn first_json(out: &str) -> Value {
+    let start = out.find('{').unwrap_or_else(|| panic!("no JSON in {out}"));
+    serde_json::Deserializer::from_str(&out[start..]).into_iter::<Value>().next().unwrap().unwrap()
+}
+
+#[test]
+fn tampering_revision_rewritten_after_it_was_checkpointed_verify_names_the_checkpoint_and_seq() {
+    let app = spawn_app();
+    let _ = app.fixture();
+    let key = log_key(&app);
+    let (c, _) = checkpoint_covering_head(&app, &key);
+    let (ok, out) = crate::cli::cli(&app.db.url, &["verify"], None);
+    assert!(ok, "{out}");
+    let clean = first_json(&out);
+    assert_eq!(clean["tree"]["ok"], true, "{out}");
+    assert_eq!(clean["tree"]["leaves"].as_u64(), Some(c.size()), "{out}");
+
+    let seq = rewrite_newest_revision(&app);
+    // The hash chain was recomputed, so it alone no longer tells…
+    let mut conn = app.conn();
+    assert!(claimledger::ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap().ok);
+    // …but the signed checkpoint does.
+    let (ok, out) = crate::cli::cli(&app.db.url, &["verify"], None);
+    assert!(!ok, "{out}");
+    let report = first_json(&out);
+    assert_eq!(report["tree"]["first_bad_checkpoint"].as_u64(), Some(c.size()), "{out}");
+    assert_eq!(report["tree"]["first_bad_seq"].as_i64(), Some(seq), "{out}");
+    assert!(report["tree"]["problem"].as_str().unwrap().contains("another root"), "{out}");
+}
