@@ -224,7 +224,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(factchecks::feed)
         .service(matching::match_factchecks)
         .service(factchecks::read)
-        .service(factchecks::claim_review);
+        .service(factchecks::claim_review)
+        .service(proofs::factcheck);
 }
 
 fn clean_query_error(message: &str) -> String {

@@ -102,3 +102,73 @@ pub async fn tlog_proof(state: web::Data<AppState>, seq: web::Path<i64>) -> AppR
         .insert_header((header::CACHE_CONTROL, "public, max-age=1"))
         .body(text))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct InclusionOut {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    /// Base64 hashes, leaf to root.
+    pub hashes: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProvenRevisionOut {
+    /// The revision exactly as the export writes it (its entry's fields,
+    /// seq, entry_hash and chain_hash): recompute entry_hash from it.
+    pub entry: crate::model::RevisionRecord,
+    pub seq: i64,
+    /// Lowercase hex; the leaf data is these 32 bytes.
+    pub entry_hash: String,
+    pub inclusion: InclusionOut,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FactCheckProofOut {
+    /// The signed checkpoint (C2SP tlog-checkpoint note) every inclusion proof leads to.
+    pub checkpoint: String,
+    /// The name of the log key that signs it (GET /v1/log/key).
+    pub key_name: String,
+    pub revisions: Vec<ProvenRevisionOut>,
+}
+
+/// Proof of a published fact check: every revision it is built from (the
+/// claim, its claimant, active appearances and their articles, the verdict,
+/// corrected verdicts and cited evidence), each with its inclusion proof in
+/// the newest signed checkpoint.
+#[utoipa::path(
+    params(("claim_id" = uuid::Uuid, Path)),
+    responses(
+        (status = 200, body = FactCheckProofOut),
+        (status = 400, body = Problem),
+        (status = 404, body = Problem, description = "no published fact check for this claim"),
+        (status = 503, body = Problem, description = "no signed checkpoint covers the fact check yet (retry shortly)"),
+    ),
+    tag = "transparency"
+)]
+#[get("/v1/factchecks/{claim_id}/proof", wrap = "public_cors()")]
+pub async fn factcheck(state: web::Data<AppState>, claim_id: web::Path<uuid::Uuid>) -> AppResult<HttpResponse> {
+    let claim_id = claim_id.into_inner();
+    let key_name = state.log_key.name().to_string();
+    let proof = with_conn(&state, move |conn| store::proofs::factcheck_proof(conn, claim_id, &key_name)).await?;
+    let revisions = proof
+        .revisions
+        .into_iter()
+        .map(|p| ProvenRevisionOut {
+            seq: p.revision.seq,
+            entry_hash: hex::encode(&p.revision.entry_hash),
+            entry: crate::model::RevisionRecord::from(&p.revision),
+            inclusion: InclusionOut {
+                leaf_index: p.inclusion.leaf_index,
+                tree_size: p.inclusion.tree_size,
+                hashes: p.inclusion.hashes.iter().map(|h| h.to_base64()).collect(),
+            },
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=1"))
+        .json(FactCheckProofOut {
+            checkpoint: proof.checkpoint,
+            key_name: proof.key_name,
+            revisions,
+        }))
+}

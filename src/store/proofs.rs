@@ -103,3 +103,60 @@ pub fn tlog_proof(conn: &mut PgConnection, seq: i64) -> AppResult<String> {
         .to_text())
     })
 }
+
+/// One revision a public fact check is built from, with its inclusion proof.
+#[derive(Debug, Clone)]
+pub struct ProvenRevision {
+    pub revision: crate::model::Revision,
+    pub inclusion: Inclusion,
+}
+
+/// Everything needed to prove a public fact check from the log.
+#[derive(Debug, Clone)]
+pub struct FactCheckProof {
+    /// The signed checkpoint (with cosignatures) every proof leads to.
+    pub checkpoint: String,
+    pub key_name: String,
+    pub revisions: Vec<ProvenRevision>,
+}
+
+/// For every revision the public fact check of `claim_id` is built from
+/// (the claim, its claimant, its active appearances and their articles, the
+/// verdict, the verdicts it corrected and its cited evidence — each entity
+/// as of the fact check's log position), its inclusion proof in the newest
+/// signed checkpoint.
+pub fn factcheck_proof(conn: &mut PgConnection, claim_id: uuid::Uuid, key_name: &str) -> AppResult<FactCheckProof> {
+    conn.build_transaction().read_only().repeatable_read().run(|conn| {
+        let fc = super::factchecks::get(conn, claim_id)?;
+        let f = &fc.factcheck;
+        let mut ids = vec![f.claim.id, f.verdict.id];
+        ids.extend(f.claimant.iter().map(|c| c.id));
+        for (a, article) in &f.appearances {
+            ids.extend([a.id, article.id]);
+        }
+        ids.extend(f.evidence.iter().map(|e| e.id));
+        ids.extend(f.corrections.iter().map(|c| c.verdict.id));
+        ids.sort();
+        ids.dedup();
+        let latest = checkpoints::latest(conn)?.ok_or_else(|| AppError::Unavailable("no checkpoint has been signed yet; retry shortly".into()))?;
+        let size = latest.tree_size as u64;
+        if fc.seq as u64 > size {
+            return Err(AppError::Unavailable(format!(
+                "the fact check (seq {}) is not covered by a signed checkpoint yet (the newest covers {size}); retry shortly",
+                fc.seq
+            )));
+        }
+        let mut revisions = crate::ledger::asof::newest_of(conn, &ids, fc.seq)?;
+        revisions.sort_by_key(|r| r.seq);
+        let mut out = Vec::with_capacity(revisions.len());
+        for revision in revisions {
+            let inclusion = inclusion(conn, revision.seq, size)?;
+            out.push(ProvenRevision { revision, inclusion });
+        }
+        Ok(FactCheckProof {
+            checkpoint: super::checkpoints::with_cosignatures(conn, &latest)?,
+            key_name: key_name.to_string(),
+            revisions: out,
+        })
+    })
+}

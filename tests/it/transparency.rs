@@ -358,3 +358,100 @@ fn tampering_revision_rewritten_after_it_was_checkpointed_verify_names_the_check
     assert_eq!(report["tree"]["first_bad_seq"].as_i64(), Some(seq), "{out}");
     assert!(report["tree"]["problem"].as_str().unwrap().contains("another root"), "{out}");
 }
+
+#[test]
+fn a_published_fact_check_is_proven_revision_by_revision_from_the_signed_checkpoint() {
+    let app = spawn_app();
+    let f = app.fixture();
+    let verdict = crate::common::draft(&app, &f.editor, &f.claim_id, &f.evidence_id);
+    let vid = verdict["id"].as_str().unwrap();
+    let r = app.post_as(&f.editor, &format!("/v1/verdicts/{vid}/submit"), &serde_json::json!({}));
+    assert!(r.status().is_success(), "{}", r.text().unwrap());
+    let r = app.post_as(&f.reviewer, &format!("/v1/verdicts/{vid}/publish"), &serde_json::json!({}));
+    assert!(r.status().is_success(), "{}", r.text().unwrap());
+    let key = log_key(&app);
+    let (c, _) = checkpoint_covering_head(&app, &key);
+
+    let r = app.get(&format!("/v1/factchecks/{}/proof", f.claim_id));
+    assert_eq!(r.status(), 200);
+    let proof: Value = r.json().unwrap();
+    assert_eq!(proof["key_name"], key.name());
+    let signed = SignedCheckpoint::parse(proof["checkpoint"].as_str().unwrap().as_bytes()).unwrap();
+    signed.verify(&[&key as &dyn NoteKey]).unwrap();
+    assert_eq!(signed.checkpoint.size(), c.size());
+    let revisions = proof["revisions"].as_array().unwrap();
+    let kinds: std::collections::BTreeSet<&str> = revisions.iter().map(|r| r["entry"]["entity_kind"].as_str().unwrap()).collect();
+    for kind in ["claim", "verdict", "evidence", "article"] {
+        assert!(kinds.contains(kind), "{kind} missing: {kinds:?}");
+    }
+    for rev in revisions {
+        // The entry hashes to its entry_hash (the export's own check), and
+        // that leaf is in the signed tree.
+        let line = rev["entry"].to_string();
+        let report = claimledger::ledger::verify::verify_export(std::io::Cursor::new(line), |_| {});
+        assert!(report.ok, "{report:?}: {rev}");
+        let entry_hash = hex::decode(rev["entry_hash"].as_str().unwrap()).unwrap();
+        assert_eq!(rev["entry"]["entry_hash"], rev["entry_hash"]);
+        let seq = rev["seq"].as_u64().unwrap();
+        let inc = &rev["inclusion"];
+        assert_eq!(inc["leaf_index"].as_u64(), Some(seq - 1));
+        verify_inclusion(seq - 1, c.size(), &leaf_hash(&entry_hash), &hashes(&inc["hashes"]), signed.checkpoint.root()).unwrap();
+    }
+    // The published verdict is the one proven.
+    assert!(revisions.iter().any(|r| r["entry"]["entity_id"] == verdict["id"] && r["entry"]["snapshot"]["status"] == "published"));
+    problem(app.get(&format!("/v1/factchecks/{}/proof", uuid::Uuid::now_v7())), 404);
+}
+
+#[test]
+fn tampering_forked_history_to_a_witness_is_refused_while_the_logs_own_checkpoints_are_cosigned() {
+    use claimledger::tlog::{MemoryTree, NoteSigner};
+    use claimledger::witness::Witness;
+    use claimledger::witness::protocol::format_add_checkpoint;
+    let dir = tempfile::tempdir().unwrap();
+    // The log's key, known to the test so it can play a log operator who forks.
+    let operator_key = NoteSigner::generate("127.0.0.1:0/log").unwrap();
+    let key_file = dir.path().join("log.key");
+    std::fs::write(&key_file, operator_key.private_key_text()).unwrap();
+    let app = crate::harness::spawn_app_with(|c| c.log.signing_key_file = Some(key_file.clone()));
+    crate::audit_fill(&app, 40, 1);
+    let vkey = log_key(&app);
+    assert_eq!(vkey.vkey(), operator_key.verifier().vkey());
+    let (first, first_note) = checkpoint_covering_head(&app, &vkey);
+
+    let witness_key = NoteSigner::generate("witness.test.example").unwrap();
+    let witness = Witness::open(&witness_key, vec![operator_key.verifier()], &dir.path().join("witness")).unwrap();
+    let now = 1_790_000_000;
+    witness
+        .add_checkpoint(format_add_checkpoint(0, &[], &first_note).as_bytes(), now)
+        .expect("the witness cosigns the log's first checkpoint");
+
+    // A forked history: the same key signs a tree that rewrites leaf 3 and grows by 5.
+    let mut leaves: Vec<Hash> = entry_hashes(&app).iter().map(|e| leaf_hash(e)).collect();
+    leaves[2] = leaf_hash(b"a rewritten revision");
+    leaves.extend((0..5u8).map(|i| leaf_hash(&[i; 32])));
+    let mut forked = MemoryTree::new();
+    forked.extend(&leaves);
+    let forked_note = Checkpoint::new(first.origin(), forked.size(), forked.root())
+        .unwrap()
+        .sign(&operator_key)
+        .unwrap()
+        .to_text();
+    let proof = merkle::consistency_proof(first.size(), forked.size(), &forked).unwrap();
+    let refused = witness
+        .add_checkpoint(format_add_checkpoint(first.size(), &proof, &forked_note).as_bytes(), now + 1)
+        .expect_err("a forked history is refused");
+    assert!(refused.to_string().contains("consistency") || refused.to_string().contains("fork"), "{refused}");
+    assert_eq!(witness.logs(), vec![(first.origin().to_string(), first.size())]);
+
+    // The honest log goes on, and its own consistency proof convinces the witness.
+    crate::audit_fill(&app, 7, 1);
+    let (second, second_note) = checkpoint_covering_head(&app, &vkey);
+    let p: Value = app
+        .get(&format!("/v1/log/proof/consistency?from={}&to={}", first.size(), second.size()))
+        .json()
+        .unwrap();
+    witness
+        .add_checkpoint(format_add_checkpoint(first.size(), &hashes(&p["hashes"]), &second_note).as_bytes(), now + 2)
+        .expect("the witness cosigns the honest extension");
+    assert_eq!(witness.logs(), vec![(first.origin().to_string(), second.size())]);
+}
