@@ -381,7 +381,7 @@ fn a_published_fact_check_is_proven_revision_by_revision_from_the_signed_checkpo
     assert_eq!(signed.checkpoint.size(), c.size());
     let revisions = proof["revisions"].as_array().unwrap();
     let kinds: std::collections::BTreeSet<&str> = revisions.iter().map(|r| r["entry"]["entity_kind"].as_str().unwrap()).collect();
-    for kind in ["claim", "verdict", "evidence", "article"] {
+    for kind in ["claim", "claimant", "verdict", "evidence"] {
         assert!(kinds.contains(kind), "{kind} missing: {kinds:?}");
     }
     for rev in revisions {
@@ -409,10 +409,13 @@ fn tampering_forked_history_to_a_witness_is_refused_while_the_logs_own_checkpoin
     use claimledger::witness::protocol::format_add_checkpoint;
     let dir = tempfile::tempdir().unwrap();
     // The log's key, known to the test so it can play a log operator who forks.
-    let operator_key = NoteSigner::generate("127.0.0.1:0/log").unwrap();
+    let operator_key = NoteSigner::generate("witnessed.test.example/log").unwrap();
     let key_file = dir.path().join("log.key");
     std::fs::write(&key_file, operator_key.private_key_text()).unwrap();
-    let app = crate::harness::spawn_app_with(|c| c.log.signing_key_file = Some(key_file.clone()));
+    let app = crate::harness::spawn_app_with(|c| {
+        c.log.signing_key_file = Some(key_file.clone());
+        c.log.origin = "witnessed.test.example/log".into();
+    });
     crate::audit_fill(&app, 40, 1);
     let vkey = log_key(&app);
     assert_eq!(vkey.vkey(), operator_key.verifier().vkey());
@@ -440,7 +443,7 @@ fn tampering_forked_history_to_a_witness_is_refused_while_the_logs_own_checkpoin
     let refused = witness
         .add_checkpoint(format_add_checkpoint(first.size(), &proof, &forked_note).as_bytes(), now + 1)
         .expect_err("a forked history is refused");
-    assert!(refused.to_string().contains("consistency") || refused.to_string().contains("fork"), "{refused}");
+    assert!(refused.to_string().contains("not proven consistent with the checkpoint this witness holds"), "{refused}");
     assert_eq!(witness.logs(), vec![(first.origin().to_string(), first.size())]);
 
     // The honest log goes on, and its own consistency proof convinces the witness.
