@@ -104,6 +104,10 @@ pub struct LogSettings {
     pub signing_key_file: Option<PathBuf>,
     /// At most one checkpoint per interval.
     pub checkpoint_interval: Duration,
+    /// Witnesses the log submits its checkpoints to: (cosignature vkey, base URL).
+    pub witnesses: Vec<(String, String)>,
+    /// Serve the newest checkpoint cosigned by at least this many witnesses (0: the newest).
+    pub witness_quorum: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -233,6 +237,24 @@ impl Config {
             return Err(bad("CLAIMLEDGER_LOG_ORIGIN", "expected a name without spaces or '+' (such as example.org/log)"));
         }
 
+        let mut witnesses = Vec::new();
+        for part in get("CLAIMLEDGER_WITNESSES").unwrap_or_default().split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let mut words = part.split_whitespace();
+            match (words.next(), words.next(), words.next()) {
+                (Some(vkey), Some(url), None) if url.starts_with("http://") => witnesses.push((vkey.to_string(), url.to_string())),
+                _ => {
+                    return Err(bad(
+                        "CLAIMLEDGER_WITNESSES",
+                        format!("expected ';'-separated '<vkey> <http:// url>' pairs, got '{}'", part.chars().take(200).collect::<String>()),
+                    ));
+                }
+            }
+        }
+        let witness_quorum = number::<usize>(&get, "CLAIMLEDGER_WITNESS_QUORUM", 0, 0, 64)?;
+        if witness_quorum > witnesses.len() {
+            return Err(bad("CLAIMLEDGER_WITNESS_QUORUM", format!("{witness_quorum} is more than the {} witnesses configured", witnesses.len())));
+        }
+
         Ok(Config {
             env,
             bind,
@@ -269,6 +291,8 @@ impl Config {
                 origin,
                 signing_key_file,
                 checkpoint_interval: Duration::from_millis(number(&get, "CLAIMLEDGER_CHECKPOINT_INTERVAL_MS", 500, 10, 3_600_000)?),
+                witnesses,
+                witness_quorum,
             },
         })
     }

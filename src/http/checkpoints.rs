@@ -19,7 +19,8 @@ pub const TEXT: &str = "text/plain; charset=utf-8";
 const CHECKPOINT_CACHE: &str = "public, max-age=1";
 
 /// The newest signed checkpoint (C2SP tlog-checkpoint, a signed note), with
-/// the witnesses' cosignatures collected for it.
+/// the witnesses' cosignatures collected for it; with a witness quorum set,
+/// the newest the quorum has cosigned.
 #[utoipa::path(
     responses(
         (status = 200, content_type = "text/plain", body = String, headers(("Cache-Control" = String))),
@@ -29,7 +30,8 @@ const CHECKPOINT_CACHE: &str = "public, max-age=1";
 )]
 #[get("/v1/log/checkpoint", wrap = "public_cors()")]
 pub async fn checkpoint(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let note = with_conn(&state, store::checkpoints::latest)
+    let quorum = state.config.log.witness_quorum;
+    let note = with_conn(&state, move |conn| store::checkpoints::latest(conn, quorum))
         .await?
         .ok_or_else(|| AppError::NotFound("no checkpoint has been signed yet".into()))?;
     Ok(HttpResponse::Ok()

@@ -96,7 +96,8 @@ pub async fn tlog_proof(state: web::Data<AppState>, seq: web::Path<i64>) -> AppR
     if seq < 1 {
         return Err(AppError::field("seq", "seq must be ≥ 1"));
     }
-    let text = with_conn(&state, move |conn| store::proofs::tlog_proof(conn, seq)).await?;
+    let quorum = state.config.log.witness_quorum;
+    let text = with_conn(&state, move |conn| store::proofs::tlog_proof(conn, seq, quorum)).await?;
     Ok(HttpResponse::Ok()
         .content_type(TEXT)
         .insert_header((header::CACHE_CONTROL, "public, max-age=1"))
@@ -149,7 +150,8 @@ pub struct FactCheckProofOut {
 pub async fn factcheck(state: web::Data<AppState>, claim_id: web::Path<uuid::Uuid>) -> AppResult<HttpResponse> {
     let claim_id = claim_id.into_inner();
     let key_name = state.log_key.name().to_string();
-    let proof = with_conn(&state, move |conn| store::proofs::factcheck_proof(conn, claim_id, &key_name)).await?;
+    let quorum = state.config.log.witness_quorum;
+    let proof = with_conn(&state, move |conn| store::proofs::factcheck_proof(conn, claim_id, &key_name, quorum)).await?;
     let revisions = proof
         .revisions
         .into_iter()

@@ -78,3 +78,23 @@ pub fn cosignatures(conn: &mut PgConnection, tree_size: i64) -> AppResult<Vec<(S
         .select((checkpoint_cosignatures::witness, checkpoint_cosignatures::line))
         .load(conn)?)
 }
+
+/// The newest checkpoint cosigned by at least `quorum` witnesses (any
+/// checkpoint when `quorum` is 0).
+pub fn latest_cosigned(conn: &mut PgConnection, quorum: i64) -> AppResult<Option<StoredCheckpoint>> {
+    if quorum <= 0 {
+        return latest(conn);
+    }
+    Ok(checkpoints::table
+        .filter(
+            checkpoint_cosignatures::table
+                .filter(checkpoint_cosignatures::tree_size.eq(checkpoints::tree_size))
+                .count()
+                .single_value()
+                .ge(quorum),
+        )
+        .order(checkpoints::tree_size.desc())
+        .select(StoredCheckpoint::as_select())
+        .first(conn)
+        .optional()?)
+}

@@ -131,12 +131,28 @@ fn signed_root(c: &StoredCheckpoint) -> Result<Hash, String> {
     Ok(*cp.root())
 }
 
-/// The newest checkpoint with the cosignatures collected for it, as served.
-pub fn latest(conn: &mut PgConnection) -> AppResult<Option<String>> {
-    let Some(c) = checkpoints::latest(conn)? else {
+/// The checkpoint to serve: the newest cosigned by at least `quorum`
+/// witnesses (the newest when 0), with the cosignatures collected for it.
+pub fn latest(conn: &mut PgConnection, quorum: usize) -> AppResult<Option<String>> {
+    let Some(c) = served(conn, quorum)? else {
         return Ok(None);
     };
     with_cosignatures(conn, &c).map(Some)
+}
+
+/// The stored checkpoint to serve (see [`latest`]).
+pub fn served(conn: &mut PgConnection, quorum: usize) -> AppResult<Option<StoredCheckpoint>> {
+    checkpoints::latest_cosigned(conn, quorum as i64)
+}
+
+/// The newest signed checkpoint (note and size), for witness submission.
+pub fn newest(conn: &mut PgConnection) -> AppResult<Option<StoredCheckpoint>> {
+    checkpoints::latest(conn)
+}
+
+/// Keeps a witness's cosignature line for the checkpoint of `tree_size`.
+pub fn add_cosignature(conn: &mut PgConnection, tree_size: u64, witness: &str, line: &str) -> AppResult<()> {
+    checkpoints::add_cosignature(conn, tree_size as i64, witness, line)
 }
 
 /// A stored checkpoint's note with the witnesses' cosignature lines added.

@@ -5,7 +5,7 @@
 use diesel::pg::PgConnection;
 
 use crate::error::{AppError, AppResult};
-use crate::ledger::{checkpoints, tree};
+use crate::ledger::tree;
 use crate::tlog::merkle::{self, leaf_index_for_seq};
 use crate::tlog::{BundleId, Hash, TileId, TlogProof, bundle, tile};
 
@@ -80,9 +80,9 @@ pub fn consistency(conn: &mut PgConnection, from: u64, to: u64) -> AppResult<Vec
 
 /// The C2SP tlog-proof of revision `seq` against the newest signed checkpoint
 /// (with its cosignatures).
-pub fn tlog_proof(conn: &mut PgConnection, seq: i64) -> AppResult<String> {
+pub fn tlog_proof(conn: &mut PgConnection, seq: i64, quorum: usize) -> AppResult<String> {
     super::transaction(conn, |conn| {
-        let latest = checkpoints::latest(conn)?.ok_or_else(|| AppError::NotFound("no checkpoint has been signed yet".into()))?;
+        let latest = super::checkpoints::served(conn, quorum)?.ok_or_else(|| AppError::NotFound("no checkpoint has been signed yet".into()))?;
         let size = latest.tree_size as u64;
         if seq < 1 {
             return Err(AppError::field("seq", "seq must be ≥ 1"));
@@ -125,7 +125,7 @@ pub struct FactCheckProof {
 /// verdict, the verdicts it corrected and its cited evidence — each entity
 /// as of the fact check's log position), its inclusion proof in the newest
 /// signed checkpoint.
-pub fn factcheck_proof(conn: &mut PgConnection, claim_id: uuid::Uuid, key_name: &str) -> AppResult<FactCheckProof> {
+pub fn factcheck_proof(conn: &mut PgConnection, claim_id: uuid::Uuid, key_name: &str, quorum: usize) -> AppResult<FactCheckProof> {
     conn.build_transaction().read_only().repeatable_read().run(|conn| {
         let fc = super::factchecks::get(conn, claim_id)?;
         let f = &fc.factcheck;
@@ -138,7 +138,7 @@ pub fn factcheck_proof(conn: &mut PgConnection, claim_id: uuid::Uuid, key_name: 
         ids.extend(f.corrections.iter().map(|c| c.verdict.id));
         ids.sort();
         ids.dedup();
-        let latest = checkpoints::latest(conn)?.ok_or_else(|| AppError::Unavailable("no checkpoint has been signed yet; retry shortly".into()))?;
+        let latest = super::checkpoints::served(conn, quorum)?.ok_or_else(|| AppError::Unavailable("no checkpoint has been signed yet; retry shortly".into()))?;
         let size = latest.tree_size as u64;
         if fc.seq as u64 > size {
             return Err(AppError::Unavailable(format!(

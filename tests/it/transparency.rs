@@ -458,3 +458,67 @@ fn tampering_forked_history_to_a_witness_is_refused_while_the_logs_own_checkpoin
         .expect("the witness cosigns the honest extension");
     assert_eq!(witness.logs(), vec![(first.origin().to_string(), second.size())]);
 }
+
+#[test]
+fn the_log_submits_checkpoints_to_its_witness_and_serves_the_quorums_cosigned_checkpoint() {
+    use claimledger::tlog::{CosignatureVerifier, Cosigner, NoteSigner};
+    use claimledger::witness::{Witness, WitnessServer};
+    let dir = tempfile::tempdir().unwrap();
+    let operator_key = NoteSigner::generate("cosigned.test.example/log").unwrap();
+    let key_file = dir.path().join("log.key");
+    std::fs::write(&key_file, operator_key.private_key_text()).unwrap();
+    let witness_key = NoteSigner::generate("witness.cosigned.test.example").unwrap();
+    let cosigner: CosignatureVerifier = Cosigner::new(&witness_key).verifier();
+
+    // A real witness server (C2SP tlog-witness), on its own thread.
+    let witness = std::sync::Arc::new(Witness::open(&witness_key, vec![operator_key.verifier()], &dir.path().join("witness")).unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let witness_thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = WitnessServer::build(witness, "127.0.0.1:0")?;
+            let _ = tx.send((server.port(), server.handle()));
+            server.run_until_stopped().await
+        })
+    });
+    let (port, handle) = rx.recv().unwrap();
+
+    let vkey = cosigner.vkey();
+    let app = crate::harness::spawn_app_with(|c| {
+        c.log.signing_key_file = Some(key_file.clone());
+        c.log.origin = "cosigned.test.example/log".into();
+        c.log.witnesses = vec![(vkey.clone(), format!("http://127.0.0.1:{port}"))];
+        c.log.witness_quorum = 1;
+        c.log.checkpoint_interval = Duration::from_millis(100);
+    });
+    for round in 0..2 {
+        crate::audit_fill(&app, 30, 1);
+        let head = head_seq(&app) as u64;
+        let started = Instant::now();
+        let (size, note) = loop {
+            let r = app.get("/v1/log/checkpoint");
+            if r.status() == 200 {
+                let text = r.text().unwrap();
+                let signed = SignedCheckpoint::parse(text.as_bytes()).unwrap();
+                if signed.checkpoint.size() >= head {
+                    break (signed.checkpoint.size(), text);
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "round {round}: no cosigned checkpoint covered {head}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // Signed by the log and cosigned by the witness, both verified.
+        let signed = SignedCheckpoint::parse(note.as_bytes()).unwrap();
+        let verified = signed.verify(&[&operator_key.verifier() as &dyn NoteKey, &cosigner as &dyn NoteKey]).unwrap();
+        assert!(verified.signed_by(operator_key.name(), operator_key.key_id()), "{note}");
+        assert!(verified.signed_by(cosigner.name(), cosigner.key_id()), "round {round}: not cosigned: {note}");
+        assert_eq!(size, head);
+        // The tlog-proof carries the cosigned checkpoint too.
+        let proof = TlogProof::parse(&app.get("/v1/revisions/1/tlog-proof").text().unwrap()).unwrap();
+        let first_leaf = leaf_hash(&entry_hashes(&app)[0]);
+        let ok = proof.verify(&first_leaf, "cosigned.test.example/log", &[operator_key.verifier()], &[cosigner.clone()], 1).unwrap();
+        assert_eq!(ok.cosigners.len(), 1);
+    }
+    drop(app);
+    actix_web::rt::System::new().block_on(handle.stop(true));
+    let _ = witness_thread.join();
+}
