@@ -12,6 +12,7 @@ use crate::auth::TokenKeys;
 use crate::config::Config;
 use crate::db::PgPool;
 use crate::db::notify::LogWatch;
+use crate::store::checkpoints::{LogSigning, TlogStatus};
 use crate::store::sequencer::SequencerSettings;
 use crate::http::openapi::{ApiDoc, RouteTable};
 use crate::http::{self, AppState};
@@ -33,7 +34,13 @@ struct Background {
 }
 
 impl Background {
-    fn start(config: &Config, log: &Arc<LogWatch>, replica: Option<&Arc<crate::db::replica::Replica>>) -> std::io::Result<Self> {
+    fn start(
+        config: &Config,
+        log: &Arc<LogWatch>,
+        replica: Option<&Arc<crate::db::replica::Replica>>,
+        signing: &Arc<LogSigning>,
+        tlog: &Arc<TlogStatus>,
+    ) -> std::io::Result<Self> {
         let url = config
             .database_url
             .clone()
@@ -46,8 +53,30 @@ impl Background {
         if config.sequencer {
             let settings = SequencerSettings {
                 poll: config.sequencer_poll,
+                signing: Some(signing.clone()),
+                tlog: tlog.clone(),
             };
-            threads.push(crate::store::sequencer::spawn(url, settings, log.clone(), stop.clone()));
+            threads.push(crate::store::sequencer::spawn(url.clone(), settings, log.clone(), stop.clone()));
+        }
+        if !config.log.witnesses.is_empty() {
+            let mut witnesses = Vec::new();
+            for (vkey, witness_url) in &config.log.witnesses {
+                let verifier = crate::tlog::CosignatureVerifier::from_vkey(vkey)
+                    .map_err(|e| std::io::Error::other(format!("CLAIMLEDGER_WITNESSES: '{vkey}' is not a cosignature vkey: {e}")))?;
+                witnesses.push((verifier, witness_url.clone()));
+            }
+            let (interval, stop) = (config.log.checkpoint_interval, stop.clone());
+            threads.push(std::thread::Builder::new().name("witnesses".into()).spawn(move || {
+                // Built on this thread: a blocking HTTP client may not live in the server's runtime.
+                let clients: Result<Vec<_>, String> = witnesses
+                    .into_iter()
+                    .map(|(verifier, witness_url)| crate::witness::client::WitnessClient::new(verifier, &witness_url))
+                    .collect();
+                match clients {
+                    Ok(clients) => submit_to_witnesses(&url, clients, interval, &stop),
+                    Err(e) => tracing::error!(error = %e, "cannot submit checkpoints to witnesses"),
+                }
+            })?);
         }
         Ok(Background { stop, threads })
     }
@@ -56,6 +85,56 @@ impl Background {
         self.stop.store(true, Ordering::Release);
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+    }
+}
+
+/// Submits each new checkpoint to every configured witness (C2SP
+/// tlog-witness) and keeps the cosignatures they return; `GET
+/// /v1/log/checkpoint` serves them with the checkpoint.
+fn submit_to_witnesses(url: &str, mut clients: Vec<crate::witness::client::WitnessClient>, interval: std::time::Duration, stop: &AtomicBool) {
+    let mut conn = None;
+    let mut last_error: Vec<Option<String>> = vec![None; clients.len()];
+    while !stop.load(Ordering::Acquire) {
+        let until = std::time::Instant::now() + interval;
+        while std::time::Instant::now() < until && !stop.load(Ordering::Acquire) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if conn.is_none() {
+            conn = crate::db::connect(url).ok();
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        let newest = match crate::store::checkpoints::newest(c) {
+            Ok(Some(n)) => n,
+            Ok(None) => continue,
+            Err(_) => {
+                conn = None;
+                continue;
+            }
+        };
+        let size = newest.tree_size as u64;
+        let Ok(note) = crate::tlog::SignedNote::parse(newest.note.as_bytes()) else { continue };
+        for (client, last) in clients.iter_mut().zip(last_error.iter_mut()) {
+            if client.known_size() == Some(size) {
+                continue;
+            }
+            let outcome = client
+                .submit(&newest.note, note.text(), size, |old| {
+                    crate::store::proofs::consistency(c, old, size).map_err(|e| e.to_string())
+                })
+                .and_then(|line| {
+                    let name = client.name().to_string();
+                    crate::store::checkpoints::add_cosignature(c, size, &name, &line).map_err(|e| e.to_string())
+                });
+            match outcome {
+                Ok(()) => *last = None,
+                Err(e) => {
+                    if last.as_deref() != Some(e.as_str()) {
+                        tracing::warn!(witness = client.name(), size, error = %e, "a witness did not cosign the checkpoint");
+                    }
+                    *last = Some(e);
+                }
+            }
         }
     }
 }
@@ -85,7 +164,9 @@ impl Application {
             .replica_url
             .as_deref()
             .map(|url| crate::db::replica::Replica::new(url, &config.db, config.replica_max_lag));
-        let background = Background::start(&config, &log, replica.as_ref())?;
+        let signing = Arc::new(crate::bootstrap::log_signing(&config).map_err(std::io::Error::other)?);
+        let tlog = Arc::new(TlogStatus::default());
+        let background = Background::start(&config, &log, replica.as_ref(), &signing, &tlog)?;
         let state = web::Data::new(AppState {
             pool,
             config: Arc::new(config),
@@ -94,6 +175,8 @@ impl Application {
             cache,
             log,
             replica,
+            log_key: Arc::new(signing.verifier()),
+            tlog,
         });
         let server = HttpServer::new(move || {
             let (app, api) = App::new()

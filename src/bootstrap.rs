@@ -34,6 +34,69 @@ pub fn signing_secret(config: &Config) -> AppResult<Secret> {
     Ok(Secret::new(secret.into_bytes()))
 }
 
+/// The log's checkpoint signer: the configured key file, or in development
+/// one generated once into `<data_dir>/log-signing-key` (0600, with its
+/// verifier key beside it in `log-signing-key.pub`) and reused after.
+pub fn log_signing(config: &Config) -> AppResult<crate::store::checkpoints::LogSigning> {
+    use crate::tlog::NoteSigner;
+    let settings = &config.log;
+    let (path, generated) = match &settings.signing_key_file {
+        Some(path) => (path.clone(), false),
+        None if config.env == Environment::Production => {
+            return Err(AppError::internal("CLAIMLEDGER_LOG_SIGNING_KEY_FILE is required in production"));
+        }
+        None => {
+            std::fs::create_dir_all(&config.data_dir).map_err(AppError::internal)?;
+            let path = config.data_dir.join("log-signing-key");
+            if !path.exists() {
+                // Written aside and linked into place: servers starting together agree on one key.
+                let signer = NoteSigner::generate(&settings.origin).map_err(AppError::internal)?;
+                let aside = config.data_dir.join(format!("log-signing-key.{}.{}", std::process::id(), random_hex(4)));
+                write_private(&aside, &signer.private_key_text()).map_err(AppError::internal)?;
+                let linked = std::fs::hard_link(&aside, &path);
+                let _ = std::fs::remove_file(&aside);
+                match linked {
+                    Ok(()) => {
+                        let _ = std::fs::write(config.data_dir.join("log-signing-key.pub"), signer.verifier().vkey() + "\n");
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(AppError::internal(e)),
+                }
+            }
+            (path, true)
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| AppError::internal(format!("CLAIMLEDGER_LOG_SIGNING_KEY_FILE: cannot read '{}': {e}", path.display())))?;
+    let signer = NoteSigner::from_private_key_text(text.trim())
+        .map_err(|e| AppError::internal(format!("'{}' is not a signed-note private key: {e}", path.display())))?;
+    if generated {
+        tracing::info!(path = %path.display(), key = %signer.verifier().vkey(), "using a development log signing key");
+    }
+    Ok(crate::store::checkpoints::LogSigning {
+        origin: settings.origin.clone(),
+        signer,
+        interval: settings.checkpoint_interval,
+    })
+}
+
+/// The log's verifier key for `claimledger verify`, without generating one:
+/// from the configured key file, else the development key in the data
+/// directory if there is one, else none (signatures then go unchecked).
+pub fn log_verifier(config: &Config) -> Result<Option<crate::tlog::NoteVerifier>, String> {
+    let path = match &config.log.signing_key_file {
+        Some(p) => p.clone(),
+        None => config.data_dir.join("log-signing-key"),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => crate::tlog::NoteSigner::from_private_key_text(text.trim())
+            .map(|s| Some(s.verifier()))
+            .map_err(|e| format!("'{}' is not a signed-note private key: {e}", path.display())),
+        Err(_) if config.log.signing_key_file.is_none() => Ok(None),
+        Err(e) => Err(format!("cannot read '{}': {e}", path.display())),
+    }
+}
+
 /// On a database where nobody can log in, creates `admin` (every role) with
 /// a generated password, printed once and kept in `<data_dir>/admin-password`.
 pub fn first_admin(conn: &mut PgConnection, data_dir: &Path) -> AppResult<()> {

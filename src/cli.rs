@@ -359,7 +359,18 @@ fn verify(config: &Config, file: Option<PathBuf>, compare_db: bool, state: bool,
             let bar = progress_bar(Some(to.unwrap_or(head.seq).min(head.seq).max(0) as u64), "verifying log");
             let r = store::log::verify(conn, from, to, |n, _| bar.set_position(n))?;
             bar.finish_and_clear();
-            outcome = Some((serde_json::to_value(&r).map_err(AppError::internal)?, r.ok));
+            if from == 1 && to.is_none() {
+                // The whole log: also the Merkle tree against every signed checkpoint.
+                let key = crate::bootstrap::log_verifier(config).map_err(AppError::internal)?;
+                let tree = store::checkpoints::verify_tree(conn, key.as_ref())?;
+                let ok = r.ok && tree.ok;
+                let mut value = serde_json::to_value(&r).map_err(AppError::internal)?;
+                value["ok"] = serde_json::Value::Bool(ok);
+                value["tree"] = serde_json::to_value(&tree).map_err(AppError::internal)?;
+                outcome = Some((value, ok));
+            } else {
+                outcome = Some((serde_json::to_value(&r).map_err(AppError::internal)?, r.ok));
+            }
         }
         Ok(())
     })?;

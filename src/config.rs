@@ -94,6 +94,22 @@ impl PublicSettings {
     }
 }
 
+/// The transparency log (issue 14, DESIGN §8).
+#[derive(Clone, Debug)]
+pub struct LogSettings {
+    /// The checkpoint origin, also the signing key's name.
+    pub origin: String,
+    /// The signed-note private key (`PRIVATE+KEY+…`). `None` in development:
+    /// generated into the data directory.
+    pub signing_key_file: Option<PathBuf>,
+    /// At most one checkpoint per interval.
+    pub checkpoint_interval: Duration,
+    /// Witnesses the log submits its checkpoints to: (cosignature vkey, base URL).
+    pub witnesses: Vec<(String, String)>,
+    /// Serve the newest checkpoint cosigned by at least this many witnesses (0: the newest).
+    pub witness_quorum: usize,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub env: Environment,
@@ -116,6 +132,8 @@ pub struct Config {
     pub sequencer: bool,
     /// A streaming standby for public and audit reads.
     pub replica_url: Option<String>,
+    /// Checkpoints: origin, signing key, interval.
+    pub log: LogSettings,
     /// A standby further behind than this is not read from.
     pub replica_max_lag: Duration,
 }
@@ -207,6 +225,36 @@ impl Config {
             return Err(bad("CLAIMLEDGER_PUBLIC_URL", "expected an http:// or https:// URL"));
         }
 
+        let signing_key_file = get("CLAIMLEDGER_LOG_SIGNING_KEY_FILE").map(PathBuf::from);
+        if signing_key_file.is_none() && env == Environment::Production {
+            return Err(bad("CLAIMLEDGER_LOG_SIGNING_KEY_FILE", "required when CLAIMLEDGER_ENV=production"));
+        }
+        let origin = match get("CLAIMLEDGER_LOG_ORIGIN") {
+            Some(o) => o,
+            None => format!("{}/log", url_host(&base_url)),
+        };
+        if origin.is_empty() || origin.chars().any(|c| c == '+' || c.is_whitespace() || c.is_control()) {
+            return Err(bad("CLAIMLEDGER_LOG_ORIGIN", "expected a name without spaces or '+' (such as example.org/log)"));
+        }
+
+        let mut witnesses = Vec::new();
+        for part in get("CLAIMLEDGER_WITNESSES").unwrap_or_default().split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let mut words = part.split_whitespace();
+            match (words.next(), words.next(), words.next()) {
+                (Some(vkey), Some(url), None) if url.starts_with("http://") => witnesses.push((vkey.to_string(), url.to_string())),
+                _ => {
+                    return Err(bad(
+                        "CLAIMLEDGER_WITNESSES",
+                        format!("expected ';'-separated '<vkey> <http:// url>' pairs, got '{}'", part.chars().take(200).collect::<String>()),
+                    ));
+                }
+            }
+        }
+        let witness_quorum = number::<usize>(&get, "CLAIMLEDGER_WITNESS_QUORUM", 0, 0, 64)?;
+        if witness_quorum > witnesses.len() {
+            return Err(bad("CLAIMLEDGER_WITNESS_QUORUM", format!("{witness_quorum} is more than the {} witnesses configured", witnesses.len())));
+        }
+
         Ok(Config {
             env,
             bind,
@@ -239,8 +287,22 @@ impl Config {
             sequencer,
             replica_url,
             replica_max_lag: Duration::from_millis(number(&get, "CLAIMLEDGER_REPLICA_MAX_LAG_MS", 1_000, 0, 600_000)?),
+            log: LogSettings {
+                origin,
+                signing_key_file,
+                checkpoint_interval: Duration::from_millis(number(&get, "CLAIMLEDGER_CHECKPOINT_INTERVAL_MS", 500, 10, 3_600_000)?),
+                witnesses,
+                witness_quorum,
+            },
         })
     }
+}
+
+/// The host (and port) of an http(s) URL: `https://example.org/x` → `example.org`.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    host.rsplit_once('@').map_or(host, |(_, h)| h)
 }
 
 fn number<T>(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: u64, min: u64, max: u64) -> Result<T, ConfigError>

@@ -44,6 +44,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    checkpoint_cosignatures (tree_size, witness) {
+        tree_size -> Int8,
+        witness -> Text,
+        line -> Text,
+    }
+}
+
+diesel::table! {
+    checkpoints (tree_size) {
+        tree_size -> Int8,
+        root_hash -> Bytea,
+        note -> Text,
+        signed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     claimants (id) {
         id -> Uuid,
         version -> Int4,
@@ -145,6 +162,7 @@ diesel::table! {
     log_derived (id) {
         id -> Bool,
         public_seq -> Int8,
+        tree_size -> Int8,
     }
 }
 
@@ -219,6 +237,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    tlog_tiles (level, idx) {
+        level -> Int2,
+        idx -> Int8,
+        hashes -> Bytea,
+    }
+}
+
+diesel::table! {
     verdicts (id) {
         id -> Uuid,
         version -> Int4,
@@ -240,6 +266,7 @@ diesel::table! {
 
 diesel::joinable!(appearances -> articles (article_id));
 diesel::joinable!(appearances -> claims (claim_id));
+diesel::joinable!(checkpoint_cosignatures -> checkpoints (tree_size));
 diesel::joinable!(claims -> claimants (claimant_id));
 diesel::joinable!(evidence -> articles (article_id));
 diesel::joinable!(evidence -> claims (claim_id));
@@ -251,6 +278,8 @@ diesel::joinable!(verdicts -> claims (claim_id));
 diesel::allow_tables_to_appear_in_same_query!(
     appearances,
     articles,
+    checkpoint_cosignatures,
+    checkpoints,
     claimants,
     claims,
     editors,
@@ -263,5 +292,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     pending_revisions,
     public_factchecks,
     revisions,
+    tlog_tiles,
     verdicts,
 );

@@ -24,11 +24,13 @@ pub enum Param<'a> {
     Texts(Vec<String>),
     NullableText(Option<&'a str>),
     BigInt(i64),
+    BigInts(Vec<i64>),
     Int(i32),
     Ints(Vec<i32>),
     Real(f32),
     Time(DateTime<Utc>),
     Bytea(&'a [u8]),
+    Byteas(Vec<Vec<u8>>),
 }
 
 impl<'a> Param<'a> {
@@ -98,11 +100,13 @@ impl QueryFragment<Pg> for Sql<'_> {
                     Param::Texts(v) => out.push_bind_param::<Array<Text>, _>(v)?,
                     Param::NullableText(v) => out.push_bind_param::<Nullable<Text>, _>(v)?,
                     Param::BigInt(v) => out.push_bind_param::<BigInt, _>(v)?,
+                    Param::BigInts(v) => out.push_bind_param::<Array<BigInt>, _>(v)?,
                     Param::Int(v) => out.push_bind_param::<Int4, _>(v)?,
                     Param::Ints(v) => out.push_bind_param::<Array<Int4>, _>(v)?,
                     Param::Real(v) => out.push_bind_param::<Float4, _>(v)?,
                     Param::Time(v) => out.push_bind_param::<Timestamptz, _>(v)?,
                     Param::Bytea(v) => out.push_bind_param::<Bytea, _>(v)?,
+                    Param::Byteas(v) => out.push_bind_param::<Array<Bytea>, _>(v)?,
                 }
                 i += 1 + digits;
                 start = i;

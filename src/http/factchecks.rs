@@ -46,7 +46,16 @@ pub fn public_cors() -> Cors {
 /// middleware answers them. Not an API operation, so not in the OpenAPI document.
 pub fn preflight(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource(["/v1/factchecks", "/v1/factchecks/{rest:.*}"])
+        web::resource([
+            "/v1/factchecks",
+            "/v1/factchecks/{rest:.*}",
+            "/v1/log/checkpoint",
+            "/v1/log/checkpoints",
+            "/v1/log/key",
+            "/v1/log/tile/{rest:.*}",
+            "/v1/log/proof/{rest:.*}",
+            "/v1/revisions/{seq}/tlog-proof",
+        ])
             .guard(guard::Options())
             .wrap(public_cors())
             .to(|| async { HttpResponse::NoContent().insert_header((header::ALLOW, "GET, OPTIONS")).finish() }),

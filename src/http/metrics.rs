@@ -54,6 +54,10 @@ pub struct Metrics {
     reads: Family<RouteTarget, Counter>,
     replica_lag_ms: Gauge<i64, AtomicI64>,
     replica_replayed_seq: Gauge<i64, AtomicI64>,
+    tlog_checkpoint_size: Gauge<i64, AtomicI64>,
+    tlog_checkpoints_signed: Gauge<i64, AtomicI64>,
+    tlog_signing_refusals: Gauge<i64, AtomicI64>,
+    tlog_signing_refused: Gauge<i64, AtomicI64>,
 }
 
 impl Metrics {
@@ -88,6 +92,10 @@ impl Metrics {
         registry.register("reads", "Public and audit reads by where they were answered (primary or replica)", reads.clone());
         let replica_lag_ms = gauge(&mut registry, "replica_lag_ms", "How far the read replica is behind this server, ms");
         let replica_replayed_seq = gauge(&mut registry, "replica_replayed_seq", "The log position the read replica has replayed (-1: down)");
+        let tlog_checkpoint_size = gauge(&mut registry, "tlog_checkpoint_size", "Tree size of the newest checkpoint this server signed");
+        let tlog_checkpoints_signed = gauge(&mut registry, "tlog_checkpoints_signed", "Checkpoints this server has signed since it started");
+        let tlog_signing_refusals = gauge(&mut registry, "tlog_signing_refusals", "Times this server refused to sign a checkpoint (the tree did not extend the last one)");
+        let tlog_signing_refused = gauge(&mut registry, "tlog_signing_refused", "1 while the log refuses to sign");
         registry.register("cache_hits", "Public reads answered from memory", cache.hits.clone());
         registry.register("cache_misses", "Public reads that went to the database", cache.misses.clone());
         registry.register("cache_invalidations", "Cached public reads dropped because the log changed them", cache.invalidations.clone());
@@ -109,6 +117,10 @@ impl Metrics {
             reads,
             replica_lag_ms,
             replica_replayed_seq,
+            tlog_checkpoint_size,
+            tlog_checkpoints_signed,
+            tlog_signing_refusals,
+            tlog_signing_refused,
         }
     }
 
@@ -157,6 +169,13 @@ pub async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         m.head_seq.set(head.seq);
     }
     m.applied_seq.set(state.log.head());
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        m.tlog_checkpoint_size.set(state.tlog.checkpoint_size.load(Relaxed));
+        m.tlog_checkpoints_signed.set(state.tlog.signed.load(Relaxed) as i64);
+        m.tlog_signing_refusals.set(state.tlog.refusals.load(Relaxed) as i64);
+        m.tlog_signing_refused.set(i64::from(state.tlog.refusal().is_some()));
+    }
     m.listener_live.set(i64::from(state.log.is_live()));
     m.notice_lag_ms.set(state.log.lag_ms());
     let (entries, bytes) = state.cache.size();

@@ -6,6 +6,7 @@ pub mod articles;
 pub mod auth;
 pub mod bearer;
 pub mod cache;
+pub mod checkpoints;
 pub mod claimants;
 pub mod claims;
 pub mod consistency;
@@ -21,7 +22,9 @@ pub mod openapi;
 pub mod pages;
 pub mod paging;
 pub mod problem;
+pub mod proofs;
 pub mod revisions;
+pub mod tiles;
 pub mod verdicts;
 pub mod write;
 
@@ -51,6 +54,10 @@ pub struct AppState {
     pub cache: Arc<cache::PublicCache>,
     /// The read replica, when one is configured.
     pub replica: Option<Arc<crate::db::replica::Replica>>,
+    /// The log's checkpoint verifier key (served at /v1/log/key).
+    pub log_key: Arc<crate::tlog::NoteVerifier>,
+    /// The checkpoint signer's health.
+    pub tlog: Arc<crate::store::checkpoints::TlogStatus>,
 }
 
 /// What a read must reflect, at least.
@@ -206,12 +213,20 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(log::head)
         .service(log::verify)
         .service(log::export)
+        .service(checkpoints::checkpoint)
+        .service(checkpoints::key)
+        .service(checkpoints::list)
+        .service(tiles::read)
+        .service(proofs::inclusion)
+        .service(proofs::consistency)
+        .service(proofs::tlog_proof)
         // The feed before {claim_id}, whose UUID extractor would refuse "feed".
         .service(factchecks::list)
         .service(factchecks::feed)
         .service(matching::match_factchecks)
         .service(factchecks::read)
-        .service(factchecks::claim_review);
+        .service(factchecks::claim_review)
+        .service(proofs::factcheck);
 }
 
 fn clean_query_error(message: &str) -> String {

@@ -59,3 +59,15 @@ pub fn claim_family_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> App
     family.sort_by_key(|r| r.seq);
     Ok(family)
 }
+
+/// Each entity's newest revision at or before `upto` (the revisions a view
+/// of the log as of `upto` is built from), by entity id.
+pub fn newest_of(conn: &mut PgConnection, ids: &[uuid::Uuid], upto: i64) -> AppResult<Vec<crate::model::Revision>> {
+    use crate::db::schema::revisions;
+    Ok(revisions::table
+        .filter(revisions::entity_id.eq_any(ids).and(revisions::seq.le(upto)))
+        .distinct_on(revisions::entity_id)
+        .order((revisions::entity_id, revisions::seq.desc()))
+        .select(crate::model::Revision::as_select())
+        .load(conn)?)
+}

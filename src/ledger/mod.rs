@@ -3,8 +3,10 @@
 
 pub mod append;
 pub mod asof;
+pub mod checkpoints;
 pub mod hash;
 pub mod sequence;
+pub mod tree;
 pub mod verify;
 
 use chrono::{DateTime, Utc};

@@ -3,6 +3,7 @@
 
 pub mod appearances;
 pub mod articles;
+pub mod checkpoints;
 pub mod claimants;
 pub mod claims;
 pub mod editors;
@@ -12,6 +13,7 @@ pub mod history;
 pub mod idempotency;
 pub mod import;
 pub mod log;
+pub mod proofs;
 pub mod revisions;
 pub mod sequencer;
 pub mod state;

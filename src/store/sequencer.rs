@@ -14,6 +14,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
+use super::checkpoints::{LogSigning, TlogStatus};
 use super::factchecks::derive;
 use crate::db::notify::{BatchNotice, CHANNEL, LogWatch};
 use crate::db::sql::{Param, Sql};
@@ -32,10 +33,17 @@ const MAX_NAMED_CLAIMS: usize = 2_000;
 /// Revisions derived per transaction while catching up.
 const CATCH_UP_BATCH: i64 = 5_000;
 
+/// Leaves integrated into the tree per transaction while catching up.
+const TREE_CATCH_UP_BATCH: i64 = 100_000;
+
 #[derive(Clone, Debug)]
 pub struct SequencerSettings {
     /// How often to look for writes made on other servers.
     pub poll: Duration,
+    /// The checkpoint signer (the leader signs); None signs nothing.
+    pub signing: Option<Arc<LogSigning>>,
+    /// The signer's health, for `/readyz` and `/metrics`.
+    pub tlog: Arc<TlogStatus>,
 }
 
 #[derive(QueryableByName)]
@@ -66,14 +74,15 @@ fn named(claims: Vec<uuid::Uuid>) -> Option<Vec<uuid::Uuid>> {
     (claims.len() <= MAX_NAMED_CLAIMS).then_some(claims)
 }
 
-/// One batch, in one transaction: sequence, derive, announce. None when
-/// nothing was pending. Committed batches are counted in the sequencer's
-/// metrics (`register_metrics`).
+/// One batch, in one transaction: sequence, integrate into the Merkle tree,
+/// derive, announce. None when nothing was pending. Committed batches are
+/// counted in the sequencer's metrics (`register_metrics`).
 pub fn step(conn: &mut PgConnection) -> AppResult<Option<SequencedBatch>> {
     let batch = super::transaction(conn, |conn| {
         let Some(batch) = ledger::sequence_batch(conn, MAX_GROUPS)? else {
             return Ok(None);
         };
+        ledger::tree::integrate(conn, &batch.revisions)?;
         let changed = derive::follow(conn, &batch.revisions)?;
         announce(
             conn,
@@ -92,9 +101,17 @@ pub fn step(conn: &mut PgConnection) -> AppResult<Option<SequencedBatch>> {
     Ok(batch)
 }
 
-/// Derives the public set for revisions sequenced before derivation
-/// existed (an upgraded database), a batch per transaction.
+/// Derives the public set and integrates the Merkle tree for revisions
+/// sequenced before either existed (an upgraded database), a batch per
+/// transaction.
 pub fn catch_up(conn: &mut PgConnection) -> AppResult<()> {
+    loop {
+        let (size, head) = super::transaction(conn, |conn| ledger::tree::catch_up_batch(conn, TREE_CATCH_UP_BATCH))?;
+        if size as i64 >= head {
+            break;
+        }
+        tracing::info!(size, head, "integrated the log into the Merkle tree");
+    }
     loop {
         let done = super::transaction(conn, |conn| {
             let from = derive::derived_seq(conn)?;
@@ -222,15 +239,24 @@ fn wait_or_stop(stop: &AtomicBool, total: Duration) {
 
 fn lead(conn: &mut PgConnection, settings: &SequencerSettings, watch: &LogWatch, stop: &AtomicBool) -> AppResult<()> {
     catch_up(conn)?;
+    let mut signer = settings.signing.as_deref().map(|s| CheckpointTimer::new(s, &settings.tlog));
     while !stop.load(Ordering::Acquire) {
-        match step(conn)? {
+        let stepped = step(conn)?;
+        if let Some(timer) = signer.as_mut() {
+            timer.grown |= stepped.is_some();
+            timer.tick(conn)?;
+        }
+        match stepped {
             // Full or not, look again at once: more may have committed meanwhile.
             Some(_) => continue,
-            None => watch.sequencer_sleep(settings.poll),
+            None => watch.sequencer_sleep(signer.as_ref().map_or(settings.poll, |t| t.sleep(settings.poll))),
         }
     }
     // Sequence what committed before the stop, so no write waits for a restart.
     while_pending(conn)?;
+    if let Some(timer) = signer.as_mut() {
+        timer.sign(conn)?;
+    }
     release(conn)
 }
 
@@ -277,4 +303,58 @@ pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
         "Revisions per batch the sequencer of this process committed",
         m.batch_revisions.clone(),
     );
+}
+
+/// Signs a checkpoint when the tree has grown, at most once per interval
+/// (a refusal is retried once per interval).
+struct CheckpointTimer<'a> {
+    signing: &'a LogSigning,
+    status: &'a TlogStatus,
+    last: Option<Instant>,
+    /// The tree may have grown since the last signing (true at start: the
+    /// tree may have grown under another leader, or nothing is signed yet).
+    grown: bool,
+}
+
+impl<'a> CheckpointTimer<'a> {
+    fn new(signing: &'a LogSigning, status: &'a TlogStatus) -> Self {
+        CheckpointTimer {
+            signing,
+            status,
+            last: None,
+            grown: true,
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.grown && self.last.is_none_or(|t| t.elapsed() >= self.signing.interval)
+    }
+
+    fn tick(&mut self, conn: &mut PgConnection) -> AppResult<()> {
+        if self.due() {
+            self.sign(conn)?;
+        }
+        Ok(())
+    }
+
+    fn sign(&mut self, conn: &mut PgConnection) -> AppResult<()> {
+        use super::checkpoints::Signing;
+        match super::checkpoints::sign(conn, self.signing, self.status)? {
+            Signing::Signed { .. } => {
+                self.last = Some(Instant::now());
+                self.grown = false;
+            }
+            Signing::Refused(_) => self.last = Some(Instant::now()),
+            Signing::Unchanged => self.grown = false,
+        }
+        Ok(())
+    }
+
+    /// How long the sequencer may sleep without delaying the next checkpoint.
+    fn sleep(&self, poll: Duration) -> Duration {
+        match self.last {
+            Some(t) if self.grown => poll.min(self.signing.interval.saturating_sub(t.elapsed()).max(Duration::from_millis(1))),
+            _ => poll,
+        }
+    }
 }

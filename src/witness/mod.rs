@@ -4,6 +4,7 @@
 //! stores that state durably before answering, and refuses (and records) anything else.
 
 pub mod cli;
+pub mod client;
 pub mod core;
 pub mod protocol;
 pub mod server;

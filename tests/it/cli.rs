@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::harness::{TEST_JWT_SECRET, spawn_app};
 
-fn cli(database_url: &str, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+pub fn cli(database_url: &str, args: &[&str], stdin: Option<&str>) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_claimledger"));
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CLAIMLEDGER_")) {
         cmd.env_remove(k);

@@ -25,6 +25,7 @@ mod public_cache;
 mod replica;
 mod seed;
 mod sequencer;
+mod transparency;
 mod upgrade;
 mod verdicts;
 mod writes;

@@ -1,0 +1,154 @@
+//! The Merkle tree over the log (issue 14, DESIGN §8), stored as C2SP tlog
+//! tiles: leaf index = seq − 1, leaf data = the revision's 32-byte
+//! entry_hash. The sequencer integrates each batch inside its own
+//! transaction ([`integrate`]); an upgraded database catches up from
+//! `log_derived.tree_size` ([`catch_up_batch`]). Reads load the tiles a
+//! proof needs in one query ([`load_tiles`]).
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bytea, SmallInt};
+
+use crate::db::schema::{log_derived, revisions};
+use crate::db::sql::{Param, Sql};
+use crate::error::{AppError, AppResult};
+use crate::model::Revision;
+use crate::tlog::{Frontier, Hash, TileDelta, TileId, TileSet, tile};
+
+/// Leaves in the stored tree.
+pub fn tree_size(conn: &mut PgConnection) -> AppResult<u64> {
+    let size: i64 = log_derived::table.select(log_derived::tree_size).first(conn)?;
+    Ok(size as u64)
+}
+
+#[derive(QueryableByName)]
+struct TileRow {
+    #[diesel(sql_type = SmallInt)]
+    level: i16,
+    #[diesel(sql_type = BigInt)]
+    idx: i64,
+    #[diesel(sql_type = Bytea)]
+    hashes: Vec<u8>,
+}
+
+/// Loads the given tiles (one query). A stored tile may be wider than asked
+/// (it grew since); hashes never change, so any prefix is that tile.
+pub fn load_tiles(conn: &mut PgConnection, tiles: &[TileId]) -> AppResult<TileSet> {
+    let mut set = TileSet::new();
+    if tiles.is_empty() {
+        return Ok(set);
+    }
+    let levels: Vec<i32> = tiles.iter().map(|t| i32::from(t.level)).collect();
+    let indexes: Vec<i64> = tiles.iter().map(|t| t.index as i64).collect();
+    let rows: Vec<TileRow> = Sql::fixed(
+        "SELECT t.level, t.idx, t.hashes FROM tlog_tiles t \
+         JOIN unnest($1::int[], $2::bigint[]) AS w(l, i) ON t.level = w.l AND t.idx = w.i",
+        vec![Param::Ints(levels), Param::BigInts(indexes)],
+    )
+    .load(conn)?;
+    for row in rows {
+        set.insert(row.level as u8, row.idx as u64, row.hashes).map_err(AppError::internal)?;
+    }
+    Ok(set)
+}
+
+/// One stored tile's bytes, cut to `width` hashes; None when it is not
+/// stored or holds fewer.
+pub fn tile_bytes(conn: &mut PgConnection, id: TileId) -> AppResult<Option<Vec<u8>>> {
+    let rows: Vec<TileRow> = Sql::fixed(
+        "SELECT level, idx, hashes FROM tlog_tiles WHERE level = $1 AND idx = $2",
+        vec![Param::Int(i32::from(id.level)), Param::BigInt(id.index as i64)],
+    )
+    .load(conn)?;
+    let want = usize::from(id.width) * 32;
+    Ok(rows.into_iter().next().and_then(|r| (r.hashes.len() >= want).then(|| r.hashes[..want].to_vec())))
+}
+
+/// The entry hashes (leaf data) of seqs `after < seq ≤ upto`, in order.
+pub fn leaf_data(conn: &mut PgConnection, after: i64, upto: i64) -> AppResult<Vec<Vec<u8>>> {
+    Ok(revisions::table
+        .filter(revisions::seq.gt(after).and(revisions::seq.le(upto)))
+        .order(revisions::seq.asc())
+        .select(revisions::entry_hash)
+        .load(conn)?)
+}
+
+/// The stored tree's right edge, read from its partial tiles.
+pub fn frontier(conn: &mut PgConnection, size: u64) -> AppResult<Frontier> {
+    let tiles = load_tiles(conn, &tile::tiles_for_frontier(size))?;
+    Frontier::from_reader(size, &tiles).map_err(|e| AppError::internal(format!("the stored tree of size {size} is unreadable: {e}")))
+}
+
+/// The root of the stored tree of `size` leaves (any size up to the stored one).
+pub fn root_at(conn: &mut PgConnection, size: u64) -> AppResult<Hash> {
+    let tiles = load_tiles(conn, &tile::tiles_for_tree_hash(size))?;
+    crate::tlog::merkle::tree_hash(size, &tiles).map_err(|e| AppError::internal(format!("the stored tree of size {size} is unreadable: {e}")))
+}
+
+/// Appends leaves (entry hashes of seqs `size+1 ..`) to the stored tree and
+/// writes the new tile hashes in one statement; returns the new size.
+fn append(conn: &mut PgConnection, size: u64, leaves: &[&[u8]]) -> AppResult<u64> {
+    if leaves.is_empty() {
+        return Ok(size);
+    }
+    if let Some(bad) = leaves.iter().find(|l| l.len() != 32) {
+        return Err(AppError::internal(format!("a leaf is {} bytes, not a 32-byte entry hash", bad.len())));
+    }
+    let mut front = frontier(conn, size)?;
+    let mut delta = TileDelta::new();
+    front.append_data(leaves.iter().copied(), &mut delta);
+    let writes = delta.writes();
+    let mut levels = Vec::with_capacity(writes.len());
+    let mut indexes = Vec::with_capacity(writes.len());
+    let mut bytes = Vec::with_capacity(writes.len());
+    for w in &writes {
+        levels.push(i32::from(w.tile.level));
+        indexes.push(w.tile.index as i64);
+        bytes.push(w.bytes());
+    }
+    // A new tile is inserted; a partial one grows at its end (never past 256 hashes).
+    let written = Sql::fixed(
+        "INSERT INTO tlog_tiles AS t (level, idx, hashes) \
+         SELECT w.l::smallint, w.i, w.h FROM unnest($1::int[], $2::bigint[], $3::bytea[]) AS w(l, i, h) \
+         ON CONFLICT (level, idx) DO UPDATE SET hashes = t.hashes || excluded.hashes \
+         WHERE octet_length(t.hashes) + octet_length(excluded.hashes) <= 8192",
+        vec![Param::Ints(levels), Param::BigInts(indexes), Param::Byteas(bytes)],
+    )
+    .execute(conn)?;
+    if written != writes.len() {
+        return Err(AppError::internal(format!("the tree's tiles did not take {} of {} writes", writes.len() - written, writes.len())));
+    }
+    let new_size = front.size();
+    Sql::fixed("UPDATE log_derived SET tree_size = $1", vec![Param::BigInt(new_size as i64)]).execute(conn)?;
+    Ok(new_size)
+}
+
+/// Integrates a sequenced batch (in the sequencer's transaction). A tree
+/// behind the batch (an upgraded database) first takes the revisions between.
+pub fn integrate(conn: &mut PgConnection, batch: &[Revision]) -> AppResult<u64> {
+    let Some(first) = batch.first() else {
+        return tree_size(conn);
+    };
+    let mut size = tree_size(conn)?;
+    let before = first.seq - 1;
+    if (size as i64) < before {
+        let gap = leaf_data(conn, size as i64, before)?;
+        size = append(conn, size, &gap.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
+    }
+    if size as i64 != before {
+        return Err(AppError::internal(format!("the tree holds {size} leaves, but the batch starts at seq {}", first.seq)));
+    }
+    let leaves: Vec<&[u8]> = batch.iter().map(|r| r.entry_hash.as_slice()).collect();
+    append(conn, size, &leaves)
+}
+
+/// Integrates up to `limit` sequenced revisions the tree does not hold yet
+/// (catching up after an upgrade); returns (new size, head seq).
+pub fn catch_up_batch(conn: &mut PgConnection, limit: i64) -> AppResult<(u64, i64)> {
+    let size = tree_size(conn)?;
+    let head = super::head(conn)?.seq;
+    let upto = head.min(size as i64 + limit);
+    let leaves = leaf_data(conn, size as i64, upto)?;
+    let new_size = append(conn, size, &leaves.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
+    Ok((new_size, head))
+}
