@@ -47,7 +47,22 @@ impl Background {
             let settings = SequencerSettings {
                 poll: config.sequencer_poll,
             };
-            threads.push(crate::store::sequencer::spawn(url, settings, log.clone(), stop.clone()));
+            threads.push(crate::store::sequencer::spawn(url.clone(), settings, log.clone(), stop.clone()));
+        }
+        if config.webhooks.worker {
+            let w = &config.webhooks;
+            let settings = crate::store::webhooks::worker::WorkerSettings {
+                send: crate::store::webhooks::send::SendSettings {
+                    allow_private: w.allow_private,
+                    timeout: w.timeout,
+                },
+                retry: crate::store::webhooks::outbox::RetryPolicy {
+                    schedule: w.retry_schedule.clone(),
+                    disable_after: w.disable_after,
+                },
+                concurrency: w.concurrency,
+            };
+            threads.push(crate::store::webhooks::worker::spawn(url, settings, log.clone(), stop.clone()));
         }
         Ok(Background { stop, threads })
     }
