@@ -33,13 +33,20 @@ struct Background {
 }
 
 impl Background {
-    fn start(config: &Config, log: &Arc<LogWatch>, replica: Option<&Arc<crate::db::replica::Replica>>) -> std::io::Result<Self> {
+    fn start(
+        config: &Config,
+        pool: &PgPool,
+        log: &Arc<LogWatch>,
+        replica: Option<&Arc<crate::db::replica::Replica>>,
+    ) -> std::io::Result<(Self, Arc<http::stream::StreamHub>)> {
         let url = config
             .database_url
             .clone()
             .ok_or_else(|| std::io::Error::other("the server needs a database URL (the private cluster's, or DATABASE_URL)"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = vec![log.listen(url.clone(), stop.clone())];
+        let (hub, hub_thread) = http::stream::StreamHub::start(pool.clone(), log, stop.clone());
+        threads.push(hub_thread);
         if let Some(replica) = replica {
             threads.push(replica.monitor(log.clone(), stop.clone()));
         }
@@ -64,7 +71,7 @@ impl Background {
             };
             threads.push(crate::store::webhooks::worker::spawn(url, settings, log.clone(), stop.clone()));
         }
-        Ok(Background { stop, threads })
+        Ok((Background { stop, threads }, hub))
     }
 
     fn stop(&mut self) {
@@ -100,7 +107,12 @@ impl Application {
             .replica_url
             .as_deref()
             .map(|url| crate::db::replica::Replica::new(url, &config.db, config.replica_max_lag));
-        let background = Background::start(&config, &log, replica.as_ref())?;
+        let (background, stream) = Background::start(&config, &pool, &log, replica.as_ref())?;
+        let webhook_sender = crate::store::webhooks::send::Sender::new(crate::store::webhooks::send::SendSettings {
+            allow_private: config.webhooks.allow_private,
+            timeout: config.webhooks.timeout,
+        })
+        .map_err(std::io::Error::other)?;
         let state = web::Data::new(AppState {
             pool,
             config: Arc::new(config),
@@ -109,6 +121,8 @@ impl Application {
             cache,
             log,
             replica,
+            stream,
+            webhook_sender,
         });
         let server = HttpServer::new(move || {
             let (app, api) = App::new()

@@ -21,7 +21,9 @@ pub mod openapi;
 pub mod paging;
 pub mod problem;
 pub mod revisions;
+pub mod stream;
 pub mod verdicts;
+pub mod webhooks;
 pub mod write;
 
 use std::sync::Arc;
@@ -50,6 +52,10 @@ pub struct AppState {
     pub cache: Arc<cache::PublicCache>,
     /// The read replica, when one is configured.
     pub replica: Option<Arc<crate::db::replica::Replica>>,
+    /// The live stream's follower of the feed.
+    pub stream: Arc<stream::StreamHub>,
+    /// Sends webhook test messages (the worker has its own).
+    pub webhook_sender: store::webhooks::send::Sender,
 }
 
 /// What a read must reflect, at least.
@@ -208,9 +214,19 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         // The feed before {claim_id}, whose UUID extractor would refuse "feed".
         .service(factchecks::list)
         .service(factchecks::feed)
+        .service(stream::stream)
         .service(matching::match_factchecks)
         .service(factchecks::read)
-        .service(factchecks::claim_review);
+        .service(factchecks::claim_review)
+        .service(webhooks::create)
+        .service(webhooks::list)
+        .service(webhooks::read)
+        .service(webhooks::update)
+        .service(webhooks::remove)
+        .service(webhooks::rotate_secret)
+        .service(webhooks::test)
+        .service(webhooks::replay)
+        .service(webhooks::deliveries);
 }
 
 fn clean_query_error(message: &str) -> String {

@@ -29,17 +29,29 @@ text_enum!(
     }
 );
 
-text_enum!(
-    /// The event types, one per feed change.
-    EventType {
-        Published => "factcheck.published",
-        Corrected => "factcheck.corrected",
-        Updated => "factcheck.updated",
-        Withdrawn => "factcheck.withdrawn",
-    }
-);
+/// The event types, one per feed change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub enum EventType {
+    #[serde(rename = "factcheck.published")]
+    Published,
+    #[serde(rename = "factcheck.corrected")]
+    Corrected,
+    #[serde(rename = "factcheck.updated")]
+    Updated,
+    #[serde(rename = "factcheck.withdrawn")]
+    Withdrawn,
+}
 
 impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Published => "factcheck.published",
+            EventType::Corrected => "factcheck.corrected",
+            EventType::Updated => "factcheck.updated",
+            EventType::Withdrawn => "factcheck.withdrawn",
+        }
+    }
+
     pub fn of(change: super::factcheck::FeedChange) -> EventType {
         use super::factcheck::FeedChange as C;
         match change {

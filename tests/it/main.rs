@@ -23,8 +23,10 @@ mod public_cache;
 mod replica;
 mod seed;
 mod sequencer;
+mod stream;
 mod upgrade;
 mod verdicts;
+mod webhooks;
 mod writes;
 
 pub use audit::fill as audit_fill;
