@@ -71,6 +71,11 @@ pub struct StreamHub {
 }
 
 impl StreamHub {
+    /// Streams open now.
+    pub fn clients(&self) -> usize {
+        self.clients.load(Ordering::Acquire)
+    }
+
     /// Starts the hub's thread (it follows the feed until `stop`).
     pub fn start(pool: PgPool, log: &Arc<LogWatch>, stop: Arc<AtomicBool>) -> (Arc<StreamHub>, std::thread::JoinHandle<()>) {
         let hub = Arc::new(StreamHub {

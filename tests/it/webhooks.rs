@@ -320,6 +320,10 @@ fn a_receiver_answering_500_for_a_while_then_200_gets_everything_in_order() {
     assert_eq!(failed.len(), 6, "{d}");
     assert!(failed.iter().all(|i| i["next_attempt_at"].is_string() && i["error"].is_string()));
     assert!(items.iter().any(|i| i["attempt"] == 7 && i["delivered"] == true), "{d}");
+    let metrics = app.get("/metrics").text().unwrap();
+    let line = |name: &str| metrics.lines().find(|l| l.starts_with(&format!("claimledger_{name}{{webhook=\"{id}\"}}"))).map(str::to_string);
+    assert_eq!(line("webhook_failures").as_deref().and_then(|l| l.rsplit(' ').next()), Some("6"), "{metrics}");
+    assert_eq!(line("webhook_queue_depth").as_deref().and_then(|l| l.rsplit(' ').next()), Some("0"), "{metrics}");
 }
 
 #[test]

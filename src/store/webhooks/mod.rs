@@ -339,6 +339,9 @@ pub struct QueueDepth {
     pub after_seq: i64,
     pub waiting: i64,
     pub attempts: i32,
+    /// Every attempt recorded, and the failed ones.
+    pub attempts_total: i64,
+    pub failures_total: i64,
 }
 
 #[derive(QueryableByName)]
@@ -351,13 +354,19 @@ struct DepthRow {
     waiting: i64,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     attempts: i32,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    attempts_total: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    failures_total: i64,
 }
 
 /// Every active subscription's queue (for the metrics).
 pub fn queue_depths(conn: &mut PgConnection) -> AppResult<Vec<QueueDepth>> {
     let rows: Vec<DepthRow> = Sql::fixed(
         "SELECT c.webhook_id, c.after_seq, c.attempts, \
-           (SELECT count(*) FROM feed_items f WHERE f.seq > c.after_seq AND NOT f.hidden) AS waiting \
+           (SELECT count(*) FROM feed_items f WHERE f.seq > c.after_seq AND NOT f.hidden) AS waiting, \
+           (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = c.webhook_id) AS attempts_total, \
+           (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = c.webhook_id AND NOT d.delivered) AS failures_total \
          FROM webhook_cursors c JOIN webhooks w ON w.id = c.webhook_id WHERE w.status = $1 ORDER BY c.webhook_id",
         vec![Param::text(WebhookStatus::Active.as_str())],
     )
@@ -369,6 +378,8 @@ pub fn queue_depths(conn: &mut PgConnection) -> AppResult<Vec<QueueDepth>> {
             after_seq: r.after_seq,
             waiting: r.waiting,
             attempts: r.attempts,
+            attempts_total: r.attempts_total,
+            failures_total: r.failures_total,
         })
         .collect())
 }
