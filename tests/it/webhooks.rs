@@ -334,7 +334,7 @@ fn filters_and_event_types_choose_what_a_subscriber_gets() {
     let receiver = Receiver::start(|_| (200, Duration::ZERO));
     let (_, secret) = subscribe(&app, &admin, &receiver.url(), json!({"filter": {"rating": "false", "language": "en"}}));
     let only_withdrawals = Receiver::start(|_| (200, Duration::ZERO));
-    subscribe(&app, &admin, &only_withdrawals.url(), json!({"event_types": ["factcheck.withdrawn"], "filter": {"claimant": "vladimir putin"}}));
+    let (wid, _) = subscribe(&app, &admin, &only_withdrawals.url(), json!({"event_types": ["factcheck.withdrawn"], "filter": {"claimant": "vladimir putin"}}));
     let v = publish(&app, &f, &f.claim_id, &f.evidence_id, "false");
     let (c, e) = another_claim(&app, &f, 1, "de");
     publish(&app, &f, &c, &e, "false");
@@ -352,6 +352,15 @@ fn filters_and_event_types_choose_what_a_subscriber_gets() {
     let w = only_withdrawals.delivered();
     assert_eq!(w.len(), 1);
     assert_eq!(w[0].json()["type"], "factcheck.withdrawn");
+    // Replayed from the start, the unwanted items come before the wanted one
+    // in one look: they are passed over, and the withdrawal is sent once more.
+    let r = app.post_as(&admin, &format!("/v1/webhooks/{wid}/replay?from_cursor=Zi4w"), &json!({}));
+    assert_eq!(r.status(), 202);
+    only_withdrawals.wait_for("the replayed withdrawal", |got| got.len() >= 2);
+    std::thread::sleep(Duration::from_millis(500));
+    let w = only_withdrawals.delivered();
+    assert_eq!(w.len(), 2, "sent once per replay, not again and again");
+    assert_eq!(w[0].id, w[1].id);
 }
 
 #[test]

@@ -114,9 +114,8 @@ pub fn next_event(conn: &mut PgConnection, due: &Due) -> AppResult<Option<Outgoi
             None => before_withdrawal(conn, claim_id, seq)?,
         };
         if due.webhook.wants(kind, shown.as_ref()) {
-            if let Some(to) = passed {
-                pass_over(conn, due.webhook.id, due.after_seq, to)?;
-            }
+            // The cursor stays where it is until this event is delivered
+            // (`record` moves it past the event, and so past what was passed over).
             return Ok(Some(Outgoing {
                 seq,
                 kind,
