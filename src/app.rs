@@ -36,17 +36,20 @@ struct Background {
 impl Background {
     fn start(
         config: &Config,
+        pool: &PgPool,
         log: &Arc<LogWatch>,
         replica: Option<&Arc<crate::db::replica::Replica>>,
         signing: &Arc<LogSigning>,
         tlog: &Arc<TlogStatus>,
-    ) -> std::io::Result<Self> {
+    ) -> std::io::Result<(Self, Arc<http::stream::StreamHub>)> {
         let url = config
             .database_url
             .clone()
             .ok_or_else(|| std::io::Error::other("the server needs a database URL (the private cluster's, or DATABASE_URL)"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = vec![log.listen(url.clone(), stop.clone())];
+        let (hub, hub_thread) = http::stream::StreamHub::start(pool.clone(), log, stop.clone());
+        threads.push(hub_thread);
         if let Some(replica) = replica {
             threads.push(replica.monitor(log.clone(), stop.clone()));
         }
@@ -78,7 +81,22 @@ impl Background {
                 }
             })?);
         }
-        Ok(Background { stop, threads })
+        if config.webhooks.worker {
+            let w = &config.webhooks;
+            let settings = crate::store::webhooks::worker::WorkerSettings {
+                send: crate::store::webhooks::send::SendSettings {
+                    allow_private: w.allow_private,
+                    timeout: w.timeout,
+                },
+                retry: crate::store::webhooks::outbox::RetryPolicy {
+                    schedule: w.retry_schedule.clone(),
+                    disable_after: w.disable_after,
+                },
+                concurrency: w.concurrency,
+            };
+            threads.push(crate::store::webhooks::worker::spawn(url, settings, log.clone(), stop.clone()));
+        }
+        Ok((Background { stop, threads }, hub))
     }
 
     fn stop(&mut self) {
@@ -166,7 +184,12 @@ impl Application {
             .map(|url| crate::db::replica::Replica::new(url, &config.db, config.replica_max_lag));
         let signing = Arc::new(crate::bootstrap::log_signing(&config).map_err(std::io::Error::other)?);
         let tlog = Arc::new(TlogStatus::default());
-        let background = Background::start(&config, &log, replica.as_ref(), &signing, &tlog)?;
+        let (background, stream) = Background::start(&config, &pool, &log, replica.as_ref(), &signing, &tlog)?;
+        let webhook_sender = crate::store::webhooks::send::Sender::new(crate::store::webhooks::send::SendSettings {
+            allow_private: config.webhooks.allow_private,
+            timeout: config.webhooks.timeout,
+        })
+        .map_err(std::io::Error::other)?;
         let state = web::Data::new(AppState {
             pool,
             config: Arc::new(config),
@@ -177,6 +200,8 @@ impl Application {
             replica,
             log_key: Arc::new(signing.verifier()),
             tlog,
+            stream,
+            webhook_sender,
         });
         let server = HttpServer::new(move || {
             let (app, api) = App::new()

@@ -136,6 +136,61 @@ pub struct Config {
     pub log: LogSettings,
     /// A standby further behind than this is not read from.
     pub replica_max_lag: Duration,
+    pub webhooks: WebhookSettings,
+    pub stream: StreamSettings,
+}
+
+/// Push to subscribers: webhooks.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// Whether loopback, private and link-local targets are allowed (development, tests).
+    pub allow_private: bool,
+    /// Whether this server may run the delivery worker (one delivers at a time).
+    pub worker: bool,
+    /// Per attempt: connect, send, answer.
+    pub timeout: Duration,
+    /// Waits after the 1st, 2nd, … failure of an event; the last repeats.
+    pub retry_schedule: Vec<Duration>,
+    /// A subscription failing this long is disabled.
+    pub disable_after: Duration,
+    /// How long a rotated-out secret keeps signing beside the new one.
+    pub secret_grace: Duration,
+    /// Subscriptions served at once.
+    pub concurrency: usize,
+}
+
+/// Push to subscribers: the live stream (Server-Sent Events).
+#[derive(Clone, Debug)]
+pub struct StreamSettings {
+    /// Concurrent streams per server; more are answered 503 + Retry-After.
+    pub max_clients: usize,
+    /// A comment line after this much silence keeps proxies from closing the stream.
+    pub heartbeat: Duration,
+}
+
+/// The Standard Webhooks retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), in ms.
+const DEFAULT_RETRY_MS: &str = "5000,300000,1800000,7200000,18000000,36000000,36000000";
+
+fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match get(var).as_deref() {
+        None => Ok(default),
+        Some("true") | Some("1") => Ok(true),
+        Some("false") | Some("0") => Ok(false),
+        Some(other) => Err(bad(var, format!("expected true or false, got '{other}'"))),
+    }
+}
+
+fn schedule(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Vec<Duration>, ConfigError> {
+    let text = get(var).unwrap_or_else(|| DEFAULT_RETRY_MS.into());
+    let steps: Vec<Duration> = text
+        .split(',')
+        .map(|s| s.trim().parse::<u64>().ok().filter(|ms| (1..=86_400_000).contains(ms)).map(Duration::from_millis))
+        .collect::<Option<_>>()
+        .ok_or_else(|| bad(var, format!("expected comma-separated milliseconds (1–86400000 each), got '{text}'")))?;
+    if steps.is_empty() || steps.len() > 50 {
+        return Err(bad(var, "expected 1–50 steps"));
+    }
+    Ok(steps)
 }
 
 impl Config {
@@ -294,6 +349,19 @@ impl Config {
                 witnesses,
                 witness_quorum,
             },
+            webhooks: WebhookSettings {
+                allow_private: flag(&get, "CLAIMLEDGER_WEBHOOKS_ALLOW_PRIVATE", false)?,
+                worker: flag(&get, "CLAIMLEDGER_WEBHOOKS_WORKER", true)?,
+                timeout: Duration::from_millis(number(&get, "CLAIMLEDGER_WEBHOOKS_TIMEOUT_MS", 10_000, 100, 60_000)?),
+                retry_schedule: schedule(&get, "CLAIMLEDGER_WEBHOOKS_RETRY_MS")?,
+                disable_after: Duration::from_secs(number(&get, "CLAIMLEDGER_WEBHOOKS_DISABLE_AFTER_S", 100_800, 1, 2_592_000)?),
+                secret_grace: Duration::from_secs(number(&get, "CLAIMLEDGER_WEBHOOKS_SECRET_GRACE_S", 86_400, 0, 2_592_000)?),
+                concurrency: number::<usize>(&get, "CLAIMLEDGER_WEBHOOKS_CONCURRENCY", 16, 1, 256)?,
+            },
+            stream: StreamSettings {
+                max_clients: number::<usize>(&get, "CLAIMLEDGER_STREAM_MAX_CLIENTS", 2_000, 1, 100_000)?,
+                heartbeat: Duration::from_millis(number(&get, "CLAIMLEDGER_STREAM_HEARTBEAT_MS", 15_000, 100, 300_000)?),
+            },
         })
     }
 }
@@ -348,6 +416,13 @@ mod tests {
         assert_eq!(e.var, "DATABASE_URL");
         let e = Config::from_vars(vars(&[("CLAIMLEDGER_DB_CONNECT_TIMEOUT_MS", "30000")])).unwrap_err();
         assert_eq!(e.var, "CLAIMLEDGER_DB_CONNECT_TIMEOUT_MS");
+        let e = Config::from_vars(vars(&[("CLAIMLEDGER_WEBHOOKS_RETRY_MS", "5,soon")])).unwrap_err();
+        assert_eq!(e.var, "CLAIMLEDGER_WEBHOOKS_RETRY_MS");
+        let e = Config::from_vars(vars(&[("CLAIMLEDGER_WEBHOOKS_ALLOW_PRIVATE", "yes")])).unwrap_err();
+        assert_eq!(e.var, "CLAIMLEDGER_WEBHOOKS_ALLOW_PRIVATE");
+        let c = Config::from_vars(vars(&[("CLAIMLEDGER_WEBHOOKS_RETRY_MS", "10, 20")])).unwrap();
+        assert_eq!(c.webhooks.retry_schedule, [Duration::from_millis(10), Duration::from_millis(20)]);
+        assert!(!c.webhooks.allow_private);
     }
 
     #[test]

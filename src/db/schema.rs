@@ -264,6 +264,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_cursors (webhook_id) {
+        webhook_id -> Uuid,
+        after_seq -> Int8,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        failing_since -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        webhook_id -> Uuid,
+        seq -> Nullable<Int8>,
+        event_type -> Text,
+        message_id -> Text,
+        attempt -> Int4,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        latency_ms -> Int4,
+        delivered -> Bool,
+        attempted_at -> Timestamptz,
+        next_attempt_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_secrets (webhook_id, version) {
+        webhook_id -> Uuid,
+        version -> Int4,
+        key -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        version -> Int4,
+        url -> Text,
+        description -> Nullable<Text>,
+        event_types -> Jsonb,
+        filter -> Jsonb,
+        status -> Text,
+        disabled_reason -> Nullable<Text>,
+        secret_version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(appearances -> articles (article_id));
 diesel::joinable!(appearances -> claims (claim_id));
 diesel::joinable!(checkpoint_cosignatures -> checkpoints (tree_size));
@@ -274,6 +327,9 @@ diesel::joinable!(idempotency_keys -> editors (actor_id));
 diesel::joinable!(pending_revisions -> editors (actor_id));
 diesel::joinable!(revisions -> editors (actor_id));
 diesel::joinable!(verdicts -> claims (claim_id));
+diesel::joinable!(webhook_cursors -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_secrets -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     appearances,
@@ -294,4 +350,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     revisions,
     tlog_tiles,
     verdicts,
+    webhook_cursors,
+    webhook_deliveries,
+    webhook_secrets,
+    webhooks,
 );

@@ -35,6 +35,11 @@ struct RouteTarget {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    webhook: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -58,6 +63,10 @@ pub struct Metrics {
     tlog_checkpoints_signed: Gauge<i64, AtomicI64>,
     tlog_signing_refusals: Gauge<i64, AtomicI64>,
     tlog_signing_refused: Gauge<i64, AtomicI64>,
+    webhook_queue: Family<WebhookLabels, Gauge<i64, AtomicI64>>,
+    webhook_attempts: Family<WebhookLabels, Gauge<i64, AtomicI64>>,
+    webhook_failures: Family<WebhookLabels, Gauge<i64, AtomicI64>>,
+    stream_clients: Gauge<i64, AtomicI64>,
 }
 
 impl Metrics {
@@ -96,6 +105,13 @@ impl Metrics {
         let tlog_checkpoints_signed = gauge(&mut registry, "tlog_checkpoints_signed", "Checkpoints this server has signed since it started");
         let tlog_signing_refusals = gauge(&mut registry, "tlog_signing_refusals", "Times this server refused to sign a checkpoint (the tree did not extend the last one)");
         let tlog_signing_refused = gauge(&mut registry, "tlog_signing_refused", "1 while the log refuses to sign");
+        let webhook_queue = Family::<WebhookLabels, Gauge<i64, AtomicI64>>::default();
+        registry.register("webhook_queue_depth", "Feed items waiting for each active webhook subscription", webhook_queue.clone());
+        let webhook_attempts = Family::<WebhookLabels, Gauge<i64, AtomicI64>>::default();
+        registry.register("webhook_attempts", "Delivery attempts recorded for each active webhook subscription", webhook_attempts.clone());
+        let webhook_failures = Family::<WebhookLabels, Gauge<i64, AtomicI64>>::default();
+        registry.register("webhook_failures", "Failed delivery attempts recorded for each active webhook subscription", webhook_failures.clone());
+        let stream_clients = gauge(&mut registry, "stream_clients", "Open Server-Sent Events streams on this server");
         registry.register("cache_hits", "Public reads answered from memory", cache.hits.clone());
         registry.register("cache_misses", "Public reads that went to the database", cache.misses.clone());
         registry.register("cache_invalidations", "Cached public reads dropped because the log changed them", cache.invalidations.clone());
@@ -121,6 +137,10 @@ impl Metrics {
             tlog_checkpoints_signed,
             tlog_signing_refusals,
             tlog_signing_refused,
+            webhook_queue,
+            webhook_attempts,
+            webhook_failures,
+            stream_clients,
         }
     }
 
@@ -181,6 +201,20 @@ pub async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let (entries, bytes) = state.cache.size();
     m.cache_entries.set(entries as i64);
     m.cache_bytes.set(bytes as i64);
+    m.stream_clients.set(state.stream.clients() as i64);
+    if let Ok(queues) = with_conn(&state, |conn| crate::store::webhooks::queue_depths(conn)).await {
+        m.webhook_queue.clear();
+        m.webhook_attempts.clear();
+        m.webhook_failures.clear();
+        for q in queues {
+            let labels = WebhookLabels {
+                webhook: q.webhook_id.to_string(),
+            };
+            m.webhook_queue.get_or_create(&labels).set(q.waiting);
+            m.webhook_attempts.get_or_create(&labels).set(q.attempts_total);
+            m.webhook_failures.get_or_create(&labels).set(q.failures_total);
+        }
+    }
     if let Some(r) = &state.replica {
         m.replica_lag_ms.set(r.lag_ms().min(i64::from(i32::MAX)));
         m.replica_replayed_seq.set(r.replayed());

@@ -25,7 +25,9 @@ pub mod problem;
 pub mod proofs;
 pub mod revisions;
 pub mod tiles;
+pub mod stream;
 pub mod verdicts;
+pub mod webhooks;
 pub mod write;
 
 use std::sync::Arc;
@@ -58,6 +60,10 @@ pub struct AppState {
     pub log_key: Arc<crate::tlog::NoteVerifier>,
     /// The checkpoint signer's health.
     pub tlog: Arc<crate::store::checkpoints::TlogStatus>,
+    /// The live stream's follower of the feed.
+    pub stream: Arc<stream::StreamHub>,
+    /// Sends webhook test messages (the worker has its own).
+    pub webhook_sender: store::webhooks::send::Sender,
 }
 
 /// What a read must reflect, at least.
@@ -223,10 +229,20 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         // The feed before {claim_id}, whose UUID extractor would refuse "feed".
         .service(factchecks::list)
         .service(factchecks::feed)
+        .service(stream::stream)
         .service(matching::match_factchecks)
         .service(factchecks::read)
         .service(factchecks::claim_review)
-        .service(proofs::factcheck);
+        .service(proofs::factcheck)
+        .service(webhooks::create)
+        .service(webhooks::list)
+        .service(webhooks::read)
+        .service(webhooks::update)
+        .service(webhooks::remove)
+        .service(webhooks::rotate_secret)
+        .service(webhooks::test)
+        .service(webhooks::replay)
+        .service(webhooks::deliveries);
 }
 
 fn clean_query_error(message: &str) -> String {

@@ -26,6 +26,7 @@ use crate::error::{AppError, AppResult};
         (name = "verdicts", description = "Verdicts and their review workflow (staff)"),
         (name = "audit", description = "The revision log (auditor or admin)"),
         (name = "factchecks", description = "Published fact checks, search, ClaimReview and the change feed (public, no account)"),
+        (name = "push", description = "Webhook subscriptions, signed per Standard Webhooks (admin)"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]

@@ -16,6 +16,7 @@ pub mod quote;
 pub mod recorded;
 pub mod revision;
 pub mod verdict;
+pub mod webhook;
 
 pub use appearance::Appearance;
 pub use article::Article;

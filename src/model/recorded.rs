@@ -4,6 +4,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::webhook::Webhook;
 use super::{Appearance, Article, Claim, Claimant, Editor, EntityKind, Evidence, Revision, Verdict};
 use crate::error::{AppError, AppResult};
 
@@ -37,7 +38,7 @@ macro_rules! recorded {
     )+};
 }
 
-recorded!(Article => Article, Claimant => Claimant, Claim => Claim, Appearance => Appearance, Evidence => Evidence, Verdict => Verdict);
+recorded!(Article => Article, Claimant => Claimant, Claim => Claim, Appearance => Appearance, Evidence => Evidence, Verdict => Verdict, Webhook => Webhook);
 
 impl Recorded for Editor {
     const KIND: EntityKind = EntityKind::Editor;
@@ -74,6 +75,7 @@ pub enum Snapshot {
     Appearance(Box<Appearance>),
     Evidence(Box<Evidence>),
     Verdict(Box<Verdict>),
+    Webhook(Box<Webhook>),
 }
 
 impl Snapshot {
@@ -93,6 +95,7 @@ impl Snapshot {
             EntityKind::Appearance => Snapshot::Appearance(parse(r)?),
             EntityKind::Evidence => Snapshot::Evidence(parse(r)?),
             EntityKind::Verdict => Snapshot::Verdict(parse(r)?),
+            EntityKind::Webhook => Snapshot::Webhook(parse(r)?),
         })
     }
 }

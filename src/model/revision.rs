@@ -65,6 +65,7 @@ text_enum!(
         Appearance => "appearance",
         Evidence => "evidence",
         Verdict => "verdict",
+        Webhook => "webhook",
     }
 );
 

@@ -19,6 +19,7 @@ pub mod sequencer;
 pub mod state;
 pub mod upgrade;
 pub mod verdicts;
+pub mod webhooks;
 
 use diesel::pg::PgConnection;
 use diesel::prelude::*;

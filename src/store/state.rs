@@ -41,6 +41,12 @@ pub fn verify_state(conn: &mut PgConnection, max_drift: usize, mut progress: imp
     collect(appearances::table.select(Appearance::as_select()).load::<Appearance>(conn)?, &mut projections);
     collect(evidence::table.select(Evidence::as_select()).load::<Evidence>(conn)?, &mut projections);
     collect(verdicts::table.select(Verdict::as_select()).load::<Verdict>(conn)?, &mut projections);
+    collect(
+        crate::db::schema::webhooks::table
+            .select(crate::model::webhook::Webhook::as_select())
+            .load::<crate::model::webhook::Webhook>(conn)?,
+        &mut projections,
+    );
     let editor_rows: Vec<Editor> = editors::table
         .filter(editors::id.ne(crate::model::SYSTEM_ACTOR))
         .select(Editor::as_select())

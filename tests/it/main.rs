@@ -26,8 +26,10 @@ mod replica;
 mod seed;
 mod sequencer;
 mod transparency;
+mod stream;
 mod upgrade;
 mod verdicts;
+mod webhooks;
 mod writes;
 
 pub use audit::fill as audit_fill;

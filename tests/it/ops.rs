@@ -170,11 +170,11 @@ fn sigterm_lets_requests_in_flight_finish() {
     let server = ServerProcess::start(&app.db.url, &[("RUST_LOG", "warn")]);
     // A long request: verifying 40,000 revisions.
     let url = format!("{}/v1/log/verify", server.address);
+    // Built before the clock starts: with TLS compiled in (webhook
+    // deliveries), building a client loads the system's root certificates.
+    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
     let in_flight = std::thread::spawn(move || {
-        let r = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap()
+        let r = client
             .get(url)
             .bearer_auth(auditor)
             .send()

@@ -89,7 +89,7 @@ impl Family {
             Snapshot::Verdict(v) => {
                 self.verdicts.insert(v.id, Recorded::of(*v, r));
             }
-            Snapshot::Article(_) | Snapshot::Claimant(_) | Snapshot::Editor(_) => {}
+            Snapshot::Article(_) | Snapshot::Claimant(_) | Snapshot::Editor(_) | Snapshot::Webhook(_) => {}
         }
         Ok(())
     }
