@@ -68,7 +68,7 @@ impl Background {
                     .map_err(|e| std::io::Error::other(format!("CLAIMLEDGER_WITNESSES: '{vkey}' is not a cosignature vkey: {e}")))?;
                 witnesses.push((verifier, witness_url.clone()));
             }
-            let (interval, stop) = (config.log.checkpoint_interval, stop.clone());
+            let (interval, stop, url) = (config.log.checkpoint_interval, stop.clone(), url.clone());
             threads.push(std::thread::Builder::new().name("witnesses".into()).spawn(move || {
                 // Built on this thread: a blocking HTTP client may not live in the server's runtime.
                 let clients: Result<Vec<_>, String> = witnesses

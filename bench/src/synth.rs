@@ -135,7 +135,7 @@ impl Plan {
                         VerdictPath::Draft => 0,
                     }
             }
-            EntityKind::Editor | EntityKind::Claimant => 1,
+            EntityKind::Editor | EntityKind::Claimant | EntityKind::Webhook => 1,
         }
     }
 
