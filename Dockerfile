@@ -1,6 +1,6 @@
-# Build stage: the release binary (links libpq).
+# Build stage: the release binary (links libpq and OpenSSL).
 FROM rust:1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev libssl-dev pkg-config && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock diesel.toml ./
 # The whole workspace's manifests and targets must be there for cargo to
@@ -18,7 +18,7 @@ RUN cargo build --release --locked -p claimledger --bin claimledger
 
 # Runtime stage: the binary, libpq, and the seed corpus.
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates && rm -rf /var/lib/apt/lists/* \
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libssl3 ca-certificates && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /app claimledger
 WORKDIR /app
 COPY --from=build /src/target/release/claimledger /usr/local/bin/claimledger
