@@ -12,14 +12,14 @@ pub struct Health {
 }
 
 /// The process is up.
-#[utoipa::path(responses((status = 200, body = Health)), tag = "ops")]
+#[utoipa::path(operation_id = "getHealth", responses((status = 200, body = Health)), tag = "ops")]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// The database is reachable and fully migrated.
-#[utoipa::path(responses((status = 200, body = Health), (status = 503, body = crate::http::problem::Problem)), tag = "ops")]
+#[utoipa::path(operation_id = "getReadiness", responses((status = 200, body = Health), (status = 503, body = crate::http::problem::Problem)), tag = "ops")]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     with_conn(&state, crate::store::log::check_ready).await?;
