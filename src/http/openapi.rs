@@ -71,8 +71,21 @@ impl RouteTable {
         RouteTable(routes)
     }
 
+    /// A request the router sent to a pattern (`/v1/claims/{id}`) that is
+    /// really a static route with other methods (`/v1/claims/similar`): the
+    /// 405 that static route answers, rather than a bad path parameter.
+    pub fn shadowed(&self, req: &HttpRequest) -> Option<AppError> {
+        let (_, methods) = self.0.iter().find(|(def, _)| def.pattern() == Some(req.path()))?;
+        (!methods.contains(req.method())).then(|| method_not_allowed(req, methods))
+    }
+
     /// The methods allowed on `path`, if any documented route matches it.
     fn allowed(&self, path: &str) -> Vec<Method> {
+        // A static route shadows the patterns it also matches, as in the
+        // router (`/v1/claims/similar` is not `/v1/claims/{id}`).
+        if let Some((_, methods)) = self.0.iter().find(|(def, _)| def.pattern() == Some(path)) {
+            return methods.clone();
+        }
         let mut allowed: Vec<Method> = vec![];
         for (def, methods) in &self.0 {
             if def.is_match(path) {
@@ -93,11 +106,15 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> AppRes
     if allowed.is_empty() || allowed.contains(req.method()) {
         return Err(AppError::NotFound(format!("no route for {} {}", req.method(), req.path())));
     }
+    Err(method_not_allowed(&req, &allowed))
+}
+
+fn method_not_allowed(req: &HttpRequest, allowed: &[Method]) -> AppError {
     let names: Vec<&str> = allowed.iter().map(Method::as_str).collect();
-    Err(AppError::MethodNotAllowed {
+    AppError::MethodNotAllowed {
         detail: format!("{} is not allowed on {}; use {}", req.method(), req.path(), names.join(", ")),
         allow: names.join(", "),
-    })
+    }
 }
 
 /// The rules every operation shares, applied once to the document the
@@ -155,7 +172,15 @@ fn shared_rules(path: &str, op: &mut utoipa::openapi::path::Operation) {
             "Idempotency-Key" => {
                 p.schema = Some(typed(json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY_PATTERN})));
             }
-            "If-Match" => p.schema = Some(typed(json!({"type": "string", "pattern": IF_MATCH_PATTERN}))),
+            "If-Match" => {
+                // Not `required` in OpenAPI's sense (a request without it is
+                // well-formed): updates answer its absence with 428.
+                p.schema = Some(typed(json!({"type": "string", "pattern": IF_MATCH_PATTERN})));
+                if p.required == utoipa::openapi::Required::True {
+                    p.required = utoipa::openapi::Required::False;
+                    p.description = Some("the ETag you read; without it the update is refused with 428".into());
+                }
+            }
             _ => {}
         }
     }
@@ -258,7 +283,6 @@ fn follow_ups(operation: &str) -> Option<(&'static str, serde_json::Value)> {
                 "GetFactCheck": json!({"operationId": "getFactCheck", "parameters": {"claim_id": "$response.body#/id"}}),
             }),
         ),
-        "createAppearance" => ("201", json!({"GetClaim": json!({"operationId": "getClaim", "parameters": {"id": "$response.body#/claim_id"}})})),
         "createEvidence" => ("201", json!({"GetEvidence": id("getEvidence"), "UpdateEvidence": guarded("updateEvidence")})),
         "createVerdict" => (
             "201",
