@@ -178,7 +178,8 @@ fn shared_rules(path: &str, op: &mut utoipa::openapi::path::Operation) {
                 p.schema = Some(typed(json!({"type": "string", "pattern": IF_MATCH_PATTERN})));
                 if p.required == utoipa::openapi::Required::True {
                     p.required = utoipa::openapi::Required::False;
-                    p.description = Some("the ETag you read; without it the update is refused with 428".into());
+                    let read = p.description.take().unwrap_or_else(|| "the ETag you read".into());
+                    p.description = Some(format!("{read}; without it the request is refused with 428"));
                 }
             }
             _ => {}
