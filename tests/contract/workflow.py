@@ -33,6 +33,8 @@ from claimledger_client.models import (  # noqa: E402
     FeedChange,
     LoginIn,
     Problem,
+    Rating,
+    Stance,
     TransitionInput,
     VerdictInput,
     VerdictStatus,
@@ -133,7 +135,7 @@ evidence = ok(
         claim.id,
         client=editor,
         body=EvidenceInput(
-            stance="refutes",
+            stance=Stance.REFUTES,
             summary="The works register lists two bridges reopened that month.",
             url=f"https://example.org/register/{run}",
             title="Public works register",
@@ -147,7 +149,7 @@ verdict_r = create_verdict.sync_detailed(
     claim.id,
     client=editor,
     body=VerdictInput(
-        rating="false",
+        rating=Rating.FALSE,
         headline=f"No, {run} bridges were not rebuilt in a week",
         summary="The register shows two bridges reopened that month.",
         evidence_ids=[evidence.id],
