@@ -209,6 +209,7 @@ impl Application {
                 .openapi(ApiDoc::openapi())
                 .configure(http::routes)
                 .split_for_parts();
+            let api = http::openapi::contract(api);
             let routes = web::Data::new(RouteTable::new(&api));
             app.app_data(state.clone())
                 .app_data(routes)

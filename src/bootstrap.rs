@@ -99,9 +99,11 @@ pub fn log_verifier(config: &Config) -> Result<Option<crate::tlog::NoteVerifier>
 
 /// On a database where nobody can log in, creates `admin` (every role) with
 /// a generated password, printed once and kept in `<data_dir>/admin-password`.
-pub fn first_admin(conn: &mut PgConnection, data_dir: &Path) -> AppResult<()> {
+/// Returns that file's path when it created the account (the caller prints
+/// how to get a token once it knows the address it bound).
+pub fn first_admin(conn: &mut PgConnection, data_dir: &Path) -> AppResult<Option<std::path::PathBuf>> {
     if editors::any_login_account(conn)? {
-        return Ok(());
+        return Ok(None);
     }
     let password = crate::auth::password::generate_password();
     let hash = crate::auth::password::hash_password(&password)?;
@@ -128,12 +130,18 @@ pub fn first_admin(conn: &mut PgConnection, data_dir: &Path) -> AppResult<()> {
     // Printed once, to the terminal, not to the logs.
     println!(
         "\nCreated the account 'admin' (roles: editor, reviewer, auditor, admin).\n\
-         Its password (shown once; also kept in {}, mode 0600):\n\n  {}\n\n\
-         Get a token with:\n\
-         \n  curl -s -X POST http://127.0.0.1:8080/v1/auth/token -H 'content-type: application/json' \\\n    -d \"{{\\\"username\\\":\\\"admin\\\",\\\"password\\\":\\\"$(cat {})\\\"}}\"\n",
+         Its password (shown once; also kept in {}, mode 0600):\n\n  {}\n",
         path.display(),
         password,
-        path.display()
     );
-    Ok(())
+    Ok(Some(path))
+}
+
+/// How to get a token for the first admin, at the address actually bound.
+pub fn token_hint(base_url: &str, password_file: &Path) -> String {
+    format!(
+        "Get a token with:\n\
+         \n  curl -s -X POST {base_url}/v1/auth/token -H 'content-type: application/json' \\\n    -d \"{{\\\"username\\\":\\\"admin\\\",\\\"password\\\":\\\"$(cat {})\\\"}}\"\n",
+        password_file.display()
+    )
 }

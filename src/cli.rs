@@ -33,14 +33,15 @@ pub enum Command {
         /// Do not seed an empty database (also CLAIMLEDGER_SEED_ON_EMPTY=false).
         #[arg(long)]
         no_seed: bool,
-        /// Where the seed fixture is.
-        #[arg(long, default_value = "seed_articles")]
-        seed_dir: PathBuf,
+        /// A seed fixture directory to use instead of the one built into the binary.
+        #[arg(long)]
+        seed_dir: Option<PathBuf>,
     },
     /// Check the seed fixture, then write it in one transaction (once).
     Seed {
-        #[arg(long, default_value = "seed_articles")]
-        dir: PathBuf,
+        /// A fixture directory to use instead of the one built into the binary.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Run pending migrations and exit.
     Migrate,
@@ -116,12 +117,12 @@ pub fn run() -> CliResult {
     crate::telemetry::init(config.log_format);
     let default = Command::Serve {
         no_seed: false,
-        seed_dir: seed::default_dir(),
+        seed_dir: None,
     };
     match cli.command.unwrap_or(default) {
-        Command::Serve { no_seed, seed_dir } => serve(config, (!no_seed).then_some(seed_dir)),
+        Command::Serve { no_seed, seed_dir } => serve(config, (!no_seed).then(|| seed_source(seed_dir))),
         Command::Seed { dir } => {
-            let fixture = seed::load(&dir)?;
+            let fixture = seed::load_from(&seed_source(dir))?;
             with_database(&config, |conn| {
                 println!("{}", seed::seed(conn, &fixture)?);
                 Ok(())
@@ -234,16 +235,20 @@ fn editor_command(conn: &mut PgConnection, command: EditorCommand) -> AppResult<
     Ok(())
 }
 
+fn seed_source(dir: Option<PathBuf>) -> seed::Source {
+    dir.map_or_else(seed::default_source, seed::Source::Dir)
+}
+
 /// Seeds an empty database; a missing fixture is only a warning, a broken one an error.
-fn seed_if_empty(conn: &mut PgConnection, dir: &std::path::Path) -> CliResult {
+fn seed_if_empty(conn: &mut PgConnection, dir: &seed::Source) -> CliResult {
     if !seed::database_is_empty(conn)? {
         return Ok(());
     }
-    if !dir.join("claims.json").exists() {
-        tracing::warn!(dir = %dir.display(), "the database is empty and there is no seed fixture here; not seeding");
+    if !dir.exists() {
+        tracing::warn!(dir = %dir, "the database is empty and there is no seed fixture here; not seeding");
         return Ok(());
     }
-    let outcome = seed::seed(conn, &seed::load(dir)?)?;
+    let outcome = seed::seed(conn, &seed::load_from(dir)?)?;
     tracing::info!("{outcome}");
     Ok(())
 }
@@ -268,7 +273,7 @@ fn stop_if_started(cluster: Option<LocalCluster>) {
     }
 }
 
-fn serve(mut config: Config, seed_dir: Option<PathBuf>) -> CliResult {
+fn serve(mut config: Config, seed_dir: Option<seed::Source>) -> CliResult {
     let (url, cluster) = database(&config)?;
     config.database_url = Some(url.clone());
     let mut conn = db::connect(&url)?;
@@ -285,15 +290,21 @@ fn serve(mut config: Config, seed_dir: Option<PathBuf>) -> CliResult {
         seed_if_empty(&mut conn, &dir)?;
     }
     drop(conn);
-    if config.env == Environment::Development {
-        bootstrap::first_admin(&mut db::connect(&url)?, &config.data_dir)?;
-    }
+    let admin_password = if config.env == Environment::Development {
+        bootstrap::first_admin(&mut db::connect(&url)?, &config.data_dir)?
+    } else {
+        None
+    };
     let pool = db::build_pool(&url, &config.db);
     tracing::info!(database = %db::display_url(&url), "database ready");
     let bind = config.bind;
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config, pool)?;
-        tracing::info!("claimledger listening on http://{}:{}", bind.ip(), app.port());
+        let base = format!("http://{}", std::net::SocketAddr::new(bind.ip(), app.port()));
+        tracing::info!("claimledger listening on {base}");
+        if let Some(file) = &admin_password {
+            println!("{}", bootstrap::token_hint(&base, file));
+        }
         app.run_until_stopped().await
     });
     stop_if_started(cluster);

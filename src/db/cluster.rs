@@ -39,6 +39,9 @@ pub struct LocalCluster {
     port: u16,
     password: String,
     run_as: Option<(u32, u32)>,
+    /// Where the PostgreSQL data lives: `root/pgdata`, unless the postgres
+    /// OS user cannot reach `root` (see [`pgdata_for`]).
+    pgdata: PathBuf,
     started_here: bool,
 }
 
@@ -64,12 +67,14 @@ impl LocalCluster {
         } else {
             None
         };
+        let pgdata = pgdata_for(&root, run_as)?;
         let mut cluster = LocalCluster {
             root: root.clone(),
             bindir,
             port: 0,
             password: String::new(),
             run_as,
+            pgdata,
             started_here: false,
         };
 
@@ -110,7 +115,7 @@ impl LocalCluster {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.root.join("pgdata")
+        self.pgdata.clone()
     }
 
     fn command(&self, program: &str) -> Command {
@@ -118,6 +123,8 @@ impl LocalCluster {
         if let Some((uid, gid)) = self.run_as {
             cmd.uid(uid).gid(gid);
         }
+        // The postgres OS user may not be able to enter our working directory.
+        cmd.current_dir("/");
         cmd.env_remove("PGDATA").env("LC_ALL", "C");
         cmd
     }
@@ -142,7 +149,7 @@ impl LocalCluster {
         let password = crate::model::digest::random_hex(24);
         write_private(&self.root.join("pg-password"), &password).map_err(|e| failed("cannot write pg-password", e))?;
         // initdb reads the password from a file it can open as the postgres user.
-        let pwfile = self.root.join("pg-password.initdb");
+        let pwfile = data.with_file_name("pg-password.initdb");
         write_private(&pwfile, &password).map_err(|e| failed("cannot write the initdb password file", e))?;
         self.chown(&pwfile)?;
         let output = self
@@ -280,6 +287,50 @@ fn is_root() -> bool {
                 .map(|l| l.split_whitespace().nth(2) == Some("0"))
         })
         .unwrap_or(false)
+}
+
+/// The data directory for a cluster kept under `root`. As root, PostgreSQL
+/// runs as the `postgres` OS user, which may not be able to enter `root`
+/// (a checkout in root's 0700 home, say): then the data lives in a directory
+/// that user owns, `~postgres/claimledger/<hash of root>/pgdata`, and `root`
+/// keeps only the password, the port and a `pgdata-location` note.
+fn pgdata_for(root: &Path, run_as: Option<(u32, u32)>) -> Result<PathBuf, ClusterError> {
+    let beside = root.join("pgdata");
+    let Some((uid, gid)) = run_as else { return Ok(beside) };
+    if reachable_by(root, uid, gid) {
+        return Ok(beside);
+    }
+    let home = postgres_home().ok_or_else(|| ClusterError::Failed("the postgres OS user has no home directory".into()))?;
+    let hash = hex::encode(crate::model::digest::sha256(root.to_string_lossy().as_bytes()));
+    let dir = home.join("claimledger").join(&hash[..16]);
+    fs::create_dir_all(&dir).map_err(|e| failed(&format!("cannot create {}", dir.display()), e))?;
+    for d in [home.join("claimledger"), dir.clone()] {
+        std::os::unix::fs::chown(&d, Some(uid), Some(gid)).map_err(|e| failed(&format!("cannot chown {}", d.display()), e))?;
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o700)).map_err(|e| failed("cannot set mode", e))?;
+    }
+    let data = dir.join("pgdata");
+    let _ = fs::write(root.join("pgdata-location"), format!("{}\n", data.display()));
+    Ok(data)
+}
+
+/// Whether `uid`/`gid` may traverse every directory down to `path`.
+fn reachable_by(path: &Path, uid: u32, gid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    path.ancestors().all(|dir| match fs::metadata(dir) {
+        Ok(m) if m.uid() == uid => m.mode() & 0o100 != 0,
+        Ok(m) if m.gid() == gid => m.mode() & 0o010 != 0,
+        Ok(m) => m.mode() & 0o001 != 0,
+        Err(_) => true,
+    })
+}
+
+/// The `postgres` OS user's home directory, from /etc/passwd.
+fn postgres_home() -> Option<PathBuf> {
+    let passwd = fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.first() == Some(&"postgres") && fields.len() > 5 && !fields[5].is_empty()).then(|| PathBuf::from(fields[5]))
+    })
 }
 
 /// uid and gid of the `postgres` OS user, from /etc/passwd.

@@ -16,7 +16,7 @@ use crate::store;
 /// Record that the claim is quoted in an article. The quote must occur in
 /// the article's body exactly once (given prefix/suffix or start/end); the
 /// server computes its position in code points.
-#[utoipa::path(
+#[utoipa::path(operation_id = "createAppearance", 
     request_body = AppearanceInput,
     params(("id" = Uuid, Path, description = "claim id"), ("Idempotency-Key" = Option<String>, Header)),
     responses(

@@ -15,7 +15,7 @@ use crate::model::article::{ArticleInput, ArticleOut, NewArticle};
 use crate::store;
 
 /// Add an article. Its body is stored exactly as sent and never changes.
-#[utoipa::path(
+#[utoipa::path(operation_id = "createArticle", 
     request_body = ArticleInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key return the first response")),
     responses(
@@ -44,7 +44,7 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, bearer: Bearer
 }
 
 /// Articles, newest first (without their bodies).
-#[utoipa::path(params(PageParams), responses((status = 200, body = Paged<ArticleOut>), (status = 422, body = Problem)), tag = "articles")]
+#[utoipa::path(operation_id = "listArticles", params(PageParams), responses((status = 200, body = Paged<ArticleOut>), (status = 422, body = Problem)), tag = "articles")]
 #[get("/v1/articles")]
 pub async fn list(state: web::Data<AppState>, params: web::Query<PageParams>) -> AppResult<HttpResponse> {
     let page = params.by_id()?;
@@ -53,7 +53,7 @@ pub async fn list(state: web::Data<AppState>, params: web::Query<PageParams>) ->
 }
 
 /// One article, with its body.
-#[utoipa::path(
+#[utoipa::path(operation_id = "getArticle", 
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ArticleOut, headers(("ETag" = String))), (status = 400, body = Problem), (status = 404, body = Problem)),
     tag = "articles"

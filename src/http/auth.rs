@@ -37,7 +37,7 @@ fn bad_credentials() -> AppError {
 ///
 /// After 10 failed attempts for one username within 15 minutes, further
 /// attempts get 429 with Retry-After until the oldest failure ages out.
-#[utoipa::path(
+#[utoipa::path(operation_id = "issueToken", 
     request_body = LoginIn,
     responses(
         (status = 200, body = TokenOut),
@@ -99,7 +99,7 @@ pub struct MeOut {
 }
 
 /// The account behind the bearer token, with its current roles.
-#[utoipa::path(
+#[utoipa::path(operation_id = "getCurrentEditor", 
     responses((status = 200, body = MeOut), (status = 401, body = crate::http::problem::Problem)),
     security(("bearer" = [])),
     tag = "auth"

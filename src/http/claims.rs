@@ -26,7 +26,7 @@ fn staff_view(f: ClaimFamily) -> ClaimOut {
 const SIMILAR_AT: f64 = 0.5;
 
 /// Record a claim.
-#[utoipa::path(
+#[utoipa::path(operation_id = "createClaim", 
     request_body = ClaimInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key return the first response")),
     responses(
@@ -81,7 +81,7 @@ pub struct ClaimListParams {
 }
 
 /// Claims, newest first (without their children; read one claim for those).
-#[utoipa::path(
+#[utoipa::path(operation_id = "listClaims", 
     params(ClaimListParams),
     responses((status = 200, body = Paged<ClaimOut>), (status = 401, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])),
@@ -118,7 +118,7 @@ pub struct AsOfParams {
 
 /// One claim with its appearances, evidence and verdicts (drafts included);
 /// with `as_of` or `at_seq`, exactly as they stood then (auditor or admin).
-#[utoipa::path(
+#[utoipa::path(operation_id = "getClaim", 
     params(("id" = Uuid, Path), AsOfParams),
     responses(
         (status = 200, body = ClaimOut, headers(("ETag" = String), ("X-As-Of-Seq" = Option<i64>))),
@@ -208,7 +208,7 @@ pub struct HistoryParams {
 /// Every revision of the claim and of everything hanging off it, in log
 /// order, each with the RFC 6902 JSON Patch from that entity's previous
 /// version (auditor or admin).
-#[utoipa::path(
+#[utoipa::path(operation_id = "getClaimHistory", 
     params(("id" = Uuid, Path), HistoryParams),
     responses(
         (status = 200, body = Paged<HistoryEntry>), (status = 400, body = Problem), (status = 401, body = Problem),
@@ -257,7 +257,7 @@ pub async fn history(
 }
 
 /// Edit a claim with a JSON Merge Patch; `status: retired` retires it.
-#[utoipa::path(
+#[utoipa::path(operation_id = "updateClaim", 
     request_body(content = ClaimPatchInput, content_type = "application/merge-patch+json"),
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "the ETag you read")),
     responses(

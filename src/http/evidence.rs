@@ -14,7 +14,7 @@ use crate::model::evidence::{EvidenceInput, EvidenceOut, EvidencePatch, Evidence
 use crate::store;
 
 /// Add evidence to a claim: a passage of a stored article or an external source.
-#[utoipa::path(
+#[utoipa::path(operation_id = "createEvidence", 
     request_body = EvidenceInput,
     params(("id" = Uuid, Path, description = "claim id"), ("Idempotency-Key" = Option<String>, Header)),
     responses(
@@ -50,7 +50,7 @@ pub async fn create(
 }
 
 /// One piece of evidence.
-#[utoipa::path(
+#[utoipa::path(operation_id = "getEvidence", 
     params(("id" = Uuid, Path)),
     responses((status = 200, body = EvidenceOut, headers(("ETag" = String))), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])),
@@ -66,7 +66,7 @@ pub async fn read(state: web::Data<AppState>, bearer: Bearer, id: web::Path<Uuid
 }
 
 /// Edit stance or summary, or withdraw (`status: withdrawn`), with a JSON Merge Patch.
-#[utoipa::path(
+#[utoipa::path(operation_id = "updateEvidence", 
     request_body(content = EvidencePatchInput, content_type = "application/merge-patch+json"),
     params(("id" = Uuid, Path), ("If-Match" = String, Header)),
     responses(

@@ -220,7 +220,7 @@ pub struct FactCheckListParams {
 }
 
 /// Published fact checks, newest first; with `q`, a full-text search by relevance.
-#[utoipa::path(
+#[utoipa::path(operation_id = "listFactChecks", 
     params(FactCheckListParams, ("If-None-Match" = Option<String>, Header)),
     responses(
         (status = 200, body = Paged<FactCheckOut>, headers(("ETag" = String), ("Cache-Control" = String))),
@@ -279,7 +279,7 @@ pub struct FeedParams {
 /// updated as upserts and withdrawn as deletes ends with the public set.
 /// A verdict that is withdrawn is not served again, so the items that once
 /// showed it are left out of later reads.
-#[utoipa::path(
+#[utoipa::path(operation_id = "getFactCheckFeed", 
     params(FeedParams, ("If-None-Match" = Option<String>, Header)),
     responses(
         (status = 200, body = FeedPage, headers(("ETag" = String), ("Cache-Control" = String))),
@@ -322,7 +322,7 @@ pub async fn feed(state: web::Data<AppState>, req: HttpRequest, params: web::Que
 /// One published fact check: the claim and its appearances, the verdict
 /// and its evidence, the corrections, and the log position it reflects.
 /// `Accept: application/ld+json` gives its schema.org ClaimReview instead.
-#[utoipa::path(
+#[utoipa::path(operation_id = "getFactCheck", 
     params(
         ("claim_id" = Uuid, Path),
         ("Accept" = Option<String>, Header, description = "application/ld+json for the schema.org ClaimReview"),
@@ -351,7 +351,7 @@ pub async fn read(state: web::Data<AppState>, req: HttpRequest, claim_id: web::P
 }
 
 /// The schema.org ClaimReview (JSON-LD) of a published fact check.
-#[utoipa::path(
+#[utoipa::path(operation_id = "getClaimReview", 
     params(("claim_id" = Uuid, Path), ("If-None-Match" = Option<String>, Header)),
     responses(
         (status = 200, content((ClaimReview = "application/ld+json")), headers(("ETag" = String), ("Cache-Control" = String))),

@@ -12,7 +12,7 @@ pub struct Health {
 }
 
 /// The process is up.
-#[utoipa::path(responses((status = 200, body = Health)), tag = "ops")]
+#[utoipa::path(operation_id = "getHealth", responses((status = 200, body = Health)), tag = "ops")]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -20,7 +20,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// The database is reachable and fully migrated, and the transparency log
 /// signs (503 while it refuses to sign a checkpoint).
-#[utoipa::path(responses((status = 200, body = Health), (status = 503, body = crate::http::problem::Problem)), tag = "ops")]
+#[utoipa::path(operation_id = "getReadiness", responses((status = 200, body = Health), (status = 503, body = crate::http::problem::Problem)), tag = "ops")]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     with_conn(&state, crate::store::log::check_ready).await?;

@@ -33,7 +33,7 @@ impl From<&LogHead> for LogHeadView {
 }
 
 /// The newest revision's seq, chain hash and time.
-#[utoipa::path(
+#[utoipa::path(operation_id = "getLogHead", 
     responses((status = 200, body = LogHeadView), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = [])),
     tag = "audit"
@@ -55,7 +55,7 @@ pub struct VerifyParams {
 
 /// Recompute every entry and chain hash (of the whole log or a seq range)
 /// and name the first revision that does not hold.
-#[utoipa::path(
+#[utoipa::path(operation_id = "verifyLog", 
     params(VerifyParams),
     responses((status = 200, body = VerifyReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])),
@@ -84,7 +84,7 @@ const EXPORT_BATCH: i64 = 1_000;
 /// The log as NDJSON, one revision per line (exactly the hashed entry's
 /// fields plus seq, entry_hash and chain_hash), up to the head at the time
 /// of the request. Streamed in constant memory.
-#[utoipa::path(
+#[utoipa::path(operation_id = "exportLog", 
     params(ExportParams),
     responses(
         (status = 200, content_type = "application/x-ndjson", body = RevisionRecord, description = "one RevisionRecord per line"),

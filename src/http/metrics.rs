@@ -173,7 +173,7 @@ impl Metrics {
 
 /// Prometheus text exposition. The head seq is read at scrape time; when
 /// the database is down the last known value stays.
-#[utoipa::path(responses((status = 200, content_type = "text/plain", body = String)), tag = "ops")]
+#[utoipa::path(operation_id = "getMetrics", responses((status = 200, description = "Prometheus metrics in the OpenMetrics text format", content_type = "application/openmetrics-text", body = String)), tag = "ops")]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let pool = state.pool.state();

@@ -180,7 +180,10 @@ where
 
 /// Every endpoint, registered with `.service()` so that the OpenAPI document lists it.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.app_data(web::PathConfig::default().error_handler(|e, _| AppError::BadRequest(format!("invalid path parameter: {e}")).into()))
+    cfg.app_data(web::PathConfig::default().error_handler(|e, req| {
+        let shadowed = req.app_data::<web::Data<openapi::RouteTable>>().and_then(|routes| routes.shadowed(req));
+        shadowed.unwrap_or_else(|| AppError::BadRequest(format!("invalid path parameter: {e}"))).into()
+    }))
         .app_data(web::QueryConfig::default().error_handler(|e, _| AppError::field("query", clean_query_error(&e.to_string())).into()))
         .app_data(web::PayloadConfig::new(json::MAX_BODY_BYTES))
         .service(health::healthz)

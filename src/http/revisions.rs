@@ -38,7 +38,7 @@ pub struct RevisionParams {
 
 /// The log, oldest first, filtered. Pages never miss or repeat a revision,
 /// even while writers append.
-#[utoipa::path(
+#[utoipa::path(operation_id = "listRevisions", 
     params(RevisionParams),
     responses((status = 200, body = Paged<RevisionRecord>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])),
@@ -97,7 +97,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest, bearer: Bearer, 
 }
 
 /// One revision.
-#[utoipa::path(
+#[utoipa::path(operation_id = "getRevision", 
     params(("seq" = i64, Path)),
     responses((status = 200, body = RevisionRecord), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])),

@@ -17,7 +17,7 @@ use crate::model::{Actor, Role, Verdict};
 use crate::store::{self, Committed};
 
 /// Draft a verdict on a claim, citing its evidence.
-#[utoipa::path(
+#[utoipa::path(operation_id = "createVerdict", 
     request_body = VerdictInput,
     params(("id" = Uuid, Path, description = "claim id"), ("Idempotency-Key" = Option<String>, Header)),
     responses(
@@ -53,7 +53,7 @@ pub async fn create(
 }
 
 /// One verdict, in whatever state.
-#[utoipa::path(
+#[utoipa::path(operation_id = "getVerdict", 
     params(("id" = Uuid, Path)),
     responses((status = 200, body = VerdictOut, headers(("ETag" = String))), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])),
@@ -69,7 +69,7 @@ pub async fn read(state: web::Data<AppState>, bearer: Bearer, id: web::Path<Uuid
 }
 
 /// Edit a draft with a JSON Merge Patch. Only drafts can be edited.
-#[utoipa::path(
+#[utoipa::path(operation_id = "updateVerdict", 
     request_body(content = VerdictPatchInput, content_type = "application/merge-patch+json"),
     params(("id" = Uuid, Path), ("If-Match" = String, Header)),
     responses(
@@ -139,7 +139,7 @@ async fn transition(
 }
 
 /// Send a draft to review (editor).
-#[utoipa::path(
+#[utoipa::path(operation_id = "submitVerdict", 
     request_body(content = Option<TransitionInput>, description = "optional"),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
     responses(TransitionResponses),
@@ -168,7 +168,7 @@ pub async fn submit(
 
 /// Publish a verdict in review (reviewer, not its author). The claim's
 /// previously published verdict is superseded.
-#[utoipa::path(
+#[utoipa::path(operation_id = "publishVerdict", 
     request_body(content = Option<TransitionInput>, description = "optional"),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
     responses(TransitionResponses),
@@ -196,7 +196,7 @@ pub async fn publish(
 }
 
 /// Send a verdict in review back to draft (reviewer, not its author).
-#[utoipa::path(
+#[utoipa::path(operation_id = "rejectVerdict", 
     request_body(content = Option<TransitionInput>, description = "optional"),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
     responses(TransitionResponses),
@@ -224,7 +224,7 @@ pub async fn reject(
 }
 
 /// Withdraw a verdict (reviewer, not its author); a reason is required.
-#[utoipa::path(
+#[utoipa::path(operation_id = "withdrawVerdict", 
     request_body = TransitionInput,
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header)),
     responses(TransitionResponses),

@@ -33,11 +33,18 @@ pub fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
     if text == "*" {
         return Ok(None);
     }
-    text.trim_start_matches("W/")
-        .trim_matches('"')
-        .parse::<i32>()
-        .map(Some)
-        .map_err(|_| AppError::BadRequest(format!("If-Match must be an ETag this server sent, such as \"3\"; got {text}")))
+    // Exactly what the document's pattern says (`IF_MATCH_PATTERN`):
+    // `"N"`, `W/"N"` or a bare `N`, at most nine digits.
+    let quoted = text.strip_prefix("W/").unwrap_or(text).strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+    let digits = match quoted {
+        Some(d) => d,
+        None if !text.starts_with("W/") => text,
+        None => "",
+    };
+    if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::BadRequest(format!("If-Match must be * or an ETag this server sent, such as \"3\"; got {text}")));
+    }
+    digits.parse::<i32>().map(Some).map_err(|_| AppError::BadRequest(format!("If-Match must be an ETag this server sent; got {text}")))
 }
 
 /// Updates need If-Match: 428 without it.

@@ -36,14 +36,17 @@ pub struct Article {
 pub struct ArticleInput {
     /// Made from the title when absent.
     pub slug: Option<String>,
+    #[schema(min_length = 1, pattern = r"\S")]
     pub title: String,
     pub publisher: Option<String>,
     pub url: Option<String>,
     /// YYYY-MM-DD
     pub published_on: Option<String>,
     /// BCP 47
+    #[schema(min_length = 2, max_length = 35)]
     pub language: String,
     /// The text, stored exactly as sent: quote positions count its code points.
+    #[schema(min_length = 1, pattern = r"\S")]
     pub body: String,
     pub reason: Option<String>,
 }

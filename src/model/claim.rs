@@ -70,6 +70,7 @@ pub struct Claim {
 #[serde(deny_unknown_fields)]
 pub struct ClaimInput {
     /// The assertion, 1–2000 characters.
+    #[schema(min_length = 1, pattern = r"\S")]
     pub statement: String,
     /// Who made it, by name: an existing claimant record (any case), or a
     /// new one — then `claimant_kind` is required. Or give `claimant_id`.
@@ -83,6 +84,7 @@ pub struct ClaimInput {
     pub claimed_on_precision: Option<DatePrecision>,
     pub claimed_on_note: Option<String>,
     /// BCP 47
+    #[schema(min_length = 2, max_length = 35)]
     pub language: String,
     pub tags: Option<Vec<String>>,
     pub reason: Option<String>,

@@ -56,7 +56,9 @@ pub struct Evidence {
 #[serde(deny_unknown_fields)]
 pub struct EvidenceInput {
     /// supports | refutes | context
+    #[schema(value_type = Stance)]
     pub stance: String,
+    #[schema(min_length = 1, pattern = r"\S")]
     pub summary: String,
     pub article_id: Option<Uuid>,
     pub exact: Option<String>,

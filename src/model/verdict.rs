@@ -89,8 +89,11 @@ pub struct Verdict {
 #[serde(deny_unknown_fields)]
 pub struct VerdictInput {
     /// true | mostly_true | half_true | mostly_false | false | misleading | missing_context | unproven
+    #[schema(value_type = Rating)]
     pub rating: String,
+    #[schema(min_length = 1, pattern = r"\S")]
     pub headline: String,
+    #[schema(min_length = 1, pattern = r"\S")]
     pub summary: String,
     /// Active evidence of the same claim.
     pub evidence_ids: Vec<Uuid>,

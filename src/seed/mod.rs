@@ -173,9 +173,58 @@ pub struct Fixture {
     pub claims: Vec<SeedClaim>,
 }
 
-fn read(dir: &Path, file: &str) -> Result<String, FixtureError> {
-    std::fs::read_to_string(dir.join(file))
-        .map_err(|e| fixture_error(file, "file", format!("cannot read {}: {e}", dir.join(file).display())))
+/// Where the fixture's files come from: a directory (`--seed-dir`), or the
+/// copy of `seed_articles/` built into the binary, so that `serve` seeds an
+/// empty database from any working directory.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Dir(PathBuf),
+    Embedded,
+}
+
+/// `seed_articles/` as it was when the binary was built (every file the
+/// fixture reads: the metadata, the claims, the checksums and the texts).
+const EMBEDDED: &[(&str, &[u8])] = &[
+    ("articles.json", include_bytes!("../../seed_articles/articles.json")),
+    ("claims.json", include_bytes!("../../seed_articles/claims.json")),
+    ("SHA256SUMS", include_bytes!("../../seed_articles/SHA256SUMS")),
+    ("000_9291621b14b9dc0c.txt", include_bytes!("../../seed_articles/000_9291621b14b9dc0c.txt")),
+    ("001_b7a72d21dfcd11d1.txt", include_bytes!("../../seed_articles/001_b7a72d21dfcd11d1.txt")),
+    ("002_081a4e0e0a4e439c.txt", include_bytes!("../../seed_articles/002_081a4e0e0a4e439c.txt")),
+    ("003_80d461b370824d72.txt", include_bytes!("../../seed_articles/003_80d461b370824d72.txt")),
+    ("004_1aa45f20a4da3534.txt", include_bytes!("../../seed_articles/004_1aa45f20a4da3534.txt")),
+];
+
+impl Source {
+    fn bytes(&self, file: &str) -> Result<Vec<u8>, String> {
+        match self {
+            Source::Dir(dir) => std::fs::read(dir.join(file)).map_err(|e| format!("cannot read {}: {e}", dir.join(file).display())),
+            Source::Embedded => EMBEDDED
+                .iter()
+                .find(|(name, _)| *name == file)
+                .map(|(_, bytes)| bytes.to_vec())
+                .ok_or_else(|| format!("{file} is not among the fixture files built into the binary")),
+        }
+    }
+
+    /// Whether there is a fixture here at all.
+    pub fn exists(&self) -> bool {
+        self.bytes("claims.json").is_ok()
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Dir(dir) => write!(f, "{}", dir.display()),
+            Source::Embedded => f.write_str("the fixture built into the binary"),
+        }
+    }
+}
+
+fn read(source: &Source, file: &str) -> Result<String, FixtureError> {
+    let bytes = source.bytes(file).map_err(|e| fixture_error(file, "file", e))?;
+    String::from_utf8(bytes).map_err(|e| fixture_error(file, "file", format!("not UTF-8: {e}")))
 }
 
 fn invalid(file: &str, entry: &str, e: AppError) -> FixtureError {
@@ -192,14 +241,19 @@ fn invalid(file: &str, entry: &str, e: AppError) -> FixtureError {
 
 /// Reads and checks the fixture in `dir` without touching the database.
 pub fn load(dir: &Path) -> Result<Fixture, FixtureError> {
+    load_from(&Source::Dir(dir.to_path_buf()))
+}
+
+/// Reads and checks the fixture from `dir` without touching the database.
+pub fn load_from(dir: &Source) -> Result<Fixture, FixtureError> {
     // The texts must be the ones the checksums name.
-    if let Ok(sums) = std::fs::read_to_string(dir.join("SHA256SUMS")) {
+    if let Ok(sums) = read(dir, "SHA256SUMS") {
         for line in sums.lines().filter(|l| !l.trim().is_empty()) {
             let (hash, name) = line
                 .split_once(char::is_whitespace)
                 .ok_or_else(|| fixture_error("SHA256SUMS", line, "expected '<sha256>  <file>'"))?;
             let name = name.trim().trim_start_matches('*');
-            let bytes = std::fs::read(dir.join(name)).map_err(|e| fixture_error("SHA256SUMS", name, format!("cannot read: {e}")))?;
+            let bytes = dir.bytes(name).map_err(|e| fixture_error("SHA256SUMS", name, e))?;
             if hex::encode(sha256(&bytes)) != hash {
                 return Err(fixture_error("SHA256SUMS", name, "checksum does not match the file"));
             }
@@ -516,7 +570,7 @@ pub fn database_is_empty(conn: &mut PgConnection) -> AppResult<bool> {
     store::holds_no_articles_or_claims(conn)
 }
 
-/// The default fixture directory.
-pub fn default_dir() -> PathBuf {
-    PathBuf::from("seed_articles")
+/// The default fixture: the one built into the binary.
+pub fn default_source() -> Source {
+    Source::Embedded
 }

@@ -20,6 +20,61 @@ fn the_openapi_document_is_locked_by_a_snapshot() {
     insta::assert_json_snapshot!("openapi", doc);
 }
 
+/// What a client generator needs: unique operation ids, a description on
+/// every response, every error as problem+json with the Problem schema, the
+/// shared header formats, and links from a create to its follow-ups.
+#[test]
+fn the_openapi_document_is_a_contract_clients_can_generate_from() {
+    let app = spawn_app();
+    let doc: Value = app.get("/openapi.json").json().unwrap();
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(ids.insert(id.to_string()), "operationId {id} repeats");
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let what = format!("{method} {path} {status}");
+                assert!(!response["description"].as_str().unwrap_or("").is_empty(), "{what} has no description");
+                if status.as_str() >= "400" {
+                    let content = response["content"].as_object().unwrap();
+                    assert_eq!(content.keys().collect::<Vec<_>>(), ["application/problem+json"], "{what}");
+                    assert_eq!(content["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem", "{what}");
+                }
+            }
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                match p["name"].as_str().unwrap() {
+                    "Idempotency-Key" => assert_eq!(p["schema"]["pattern"], claimledger::http::openapi::IDEMPOTENCY_KEY_PATTERN),
+                    "If-Match" => assert_eq!(p["schema"]["pattern"], claimledger::http::openapi::IF_MATCH_PATTERN),
+                    _ => {}
+                }
+            }
+        }
+    }
+    for id in ["createClaim", "createVerdict", "submitVerdict", "publishVerdict", "getFactCheck", "getClaimReview", "getFactCheckFeed"] {
+        assert!(ids.contains(id), "{id} is an operation");
+    }
+    let post = &doc["paths"]["/v1/claims"]["post"];
+    for status in ["400", "401", "403", "413", "415", "422", "503"] {
+        assert!(post["responses"][status].is_object(), "createClaim documents {status}");
+    }
+    let links = &post["responses"]["201"]["links"];
+    assert_eq!(links["CreateVerdict"]["operationId"], "createVerdict");
+    assert_eq!(links["CreateVerdict"]["parameters"]["id"], "$response.body#/id");
+    let publish = &doc["paths"]["/v1/verdicts/{id}/publish"]["post"]["responses"]["200"]["links"];
+    assert_eq!(publish["GetFactCheck"]["parameters"]["claim_id"], "$response.body#/claim_id");
+
+    // The If-Match the document describes is exactly what the server takes.
+    let token = app.token("ed", &[Role::Editor]);
+    let claim = app.created(&token, "/v1/claims", &json!({"statement": "A claim to edit.", "language": "en", "claimant": "Someone", "claimant_kind": "person"}));
+    let path = format!("/v1/claims/{}", claim["id"].as_str().unwrap());
+    for bad in ["\"\"1\"\"", "W/1", "1.0", "-1", "1234567890"] {
+        let r = app.patch_as(&token, &path, Some(bad), &json!({"tags": ["x"]}));
+        assert_eq!(r.status(), 400, "If-Match {bad} is refused");
+    }
+    let r = app.patch_as(&token, &path, Some("W/\"1\""), &json!({"tags": ["x"]}));
+    assert_eq!(r.status(), 200, "a weak ETag of the current version is taken");
+}
+
 #[test]
 fn swagger_ui_is_served_without_downloads() {
     let app = spawn_app();

@@ -303,3 +303,54 @@ fn seed_accounts_cannot_log_in() {
         assert_eq!(app.login(name, "any-password-at-all").status(), 401);
     }
 }
+
+/// The fixture is built into the binary: run from `/`, where there is no
+/// `seed_articles/`, `serve` seeds an empty database all the same, and the
+/// first-start hint names the address it actually bound.
+#[test]
+fn the_binary_run_from_the_root_directory_seeds_an_empty_database() {
+    let db = TestDb::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let scratch = std::env::temp_dir().join(format!("cl-root-run-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_claimledger"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CLAIMLEDGER_")) {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd
+        .arg("serve")
+        .current_dir("/")
+        .env("DATABASE_URL", &db.url)
+        .env("CLAIMLEDGER_BIND", format!("127.0.0.1:{port}"))
+        .env("CLAIMLEDGER_DATA_DIR", scratch.join("data"))
+        .env("CLAIMLEDGER_WORKERS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(std::fs::File::create(scratch.join("stdout")).unwrap())
+        .stderr(std::fs::File::create(scratch.join("stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::blocking::Client::new();
+    let ready = (0..600).any(|_| {
+        let up = client.get(format!("{base}/readyz")).send().is_ok_and(|r| r.status() == 200);
+        if !up {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        up
+    });
+    let page: Value = if ready { client.get(format!("{base}/v1/factchecks?limit=100")).send().unwrap().json().unwrap() } else { Value::Null };
+    let stdout = std::fs::read_to_string(scratch.join("stdout")).unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    let stderr = std::fs::read_to_string(scratch.join("stderr")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&scratch);
+    assert!(ready, "the server did not become ready: {stderr}");
+
+    let expected = seed::load(&fixture_dir()).unwrap();
+    let published = expected.claims.iter().filter(|c| c.verdict.is_some()).count();
+    let items = page["items"].as_array().expect("a page of fact checks");
+    assert!(published > 0, "the fixture publishes verdicts");
+    assert_eq!(items.len(), published, "the seeded fact checks are served: {page}");
+    assert!(stdout.contains(&format!("curl -s -X POST {base}/v1/auth/token")), "the hint names the bound address: {stdout}");
+    assert!(!stdout.contains("127.0.0.1:8080"), "no hard-coded address: {stdout}");
+}
