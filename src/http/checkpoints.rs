@@ -22,6 +22,9 @@ const CHECKPOINT_CACHE: &str = "public, max-age=1";
 /// the witnesses' cosignatures collected for it; with a witness quorum set,
 /// the newest the quorum has cosigned.
 #[utoipa::path(
+    operation_id = "listCheckpoints",
+    operation_id = "getLogKey",
+    operation_id = "getCheckpoint",
     responses(
         (status = 200, content_type = "text/plain", body = String, headers(("Cache-Control" = String))),
         (status = 404, body = Problem, description = "no checkpoint has been signed yet"),

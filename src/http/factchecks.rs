@@ -347,7 +347,18 @@ pub async fn read(state: web::Data<AppState>, req: HttpRequest, claim_id: web::P
     if prefers_json_ld(&req) {
         return claim_review_response(&req, &state, &f, true);
     }
-    cacheable(&req, &state, format!("\"fc-{}\"", f.seq), JSON, true, || Ok(f.json.clone()))
+    let response = cacheable(&req, &state, format!("\"fc-{}\"", f.seq), JSON, true, || Ok(f.json.clone()))?;
+    Ok(with_proof_link(response, claim_id))
+}
+
+/// `Link: </v1/factchecks/{id}/proof>; rel="describedby"`: where the proof
+/// that the fact check's revisions are in the signed log is (the JSON also
+/// names it in `log.proof`; a ClaimReview has no field for it).
+fn with_proof_link(mut response: HttpResponse, claim_id: Uuid) -> HttpResponse {
+    if let Ok(v) = header::HeaderValue::from_str(&format!("</v1/factchecks/{claim_id}/proof>; rel=\"describedby\"; type=\"application/json\"")) {
+        response.headers_mut().insert(header::LINK, v);
+    }
+    response
 }
 
 /// The schema.org ClaimReview (JSON-LD) of a published fact check.
@@ -372,5 +383,6 @@ pub async fn claim_review(state: web::Data<AppState>, req: HttpRequest, claim_id
 }
 
 fn claim_review_response(req: &HttpRequest, state: &AppState, f: &CachedFactCheck, negotiated: bool) -> AppResult<HttpResponse> {
-    cacheable(req, state, format!("\"cr-{}\"", f.seq), JSON_LD, negotiated, || Ok(f.claimreview.clone()))
+    let response = cacheable(req, state, format!("\"cr-{}\"", f.seq), JSON_LD, negotiated, || Ok(f.claimreview.clone()))?;
+    Ok(with_proof_link(response, f.factcheck.claim.id))
 }

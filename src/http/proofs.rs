@@ -35,7 +35,12 @@ pub struct InclusionView {
 }
 
 /// The inclusion proof of revision `seq` in the tree of `size` leaves.
-#[utoipa::path(params(InclusionParams), responses((status = 200, body = InclusionView), (status = 422, body = Problem)), tag = "transparency")]
+#[utoipa::path(
+    operation_id = "getFactCheckProof",
+    operation_id = "getRevisionTlogProof",
+    operation_id = "getConsistencyProof",
+    operation_id = "getInclusionProof",
+    params(InclusionParams), responses((status = 200, body = InclusionView), (status = 422, body = Problem)), tag = "transparency")]
 #[get("/v1/log/proof/inclusion", wrap = "public_cors()")]
 pub async fn inclusion(state: web::Data<AppState>, params: web::Query<InclusionParams>) -> AppResult<HttpResponse> {
     let InclusionParams { seq, size } = params.into_inner();

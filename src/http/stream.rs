@@ -161,6 +161,7 @@ pub struct StreamParams {
 /// keeps at most CLAIMLEDGER_STREAM_MAX_CLIENTS streams open; beyond, 503
 /// with Retry-After.
 #[utoipa::path(
+    operation_id = "streamFactChecks",
     params(StreamParams, ("Last-Event-ID" = Option<String>, Header, description = "the last `id:` received")),
     responses(
         (status = 200, content_type = "text/event-stream", description = "events until the client disconnects"),

@@ -19,6 +19,7 @@ const PARTIAL: &str = "public, max-age=1";
 /// A hash tile (32-byte hashes, concatenated) or an entry bundle (each
 /// entry's 32-byte entry_hash after a big-endian uint16 length).
 #[utoipa::path(
+    operation_id = "getTile",
     params(("path" = String, Path, description = "`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, N as `x001/x234/067`")),
     responses(
         (status = 200, content_type = "application/octet-stream", body = Vec<u8>, headers(("Cache-Control" = String))),

@@ -6,7 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{BUILD, HTML, cacheable, render};
 use crate::error::AppResult;
-use crate::http::AppState;
+use crate::http::{AppState, with_conn};
+use crate::store;
 use crate::tlog::checkpoint::Checkpoint;
 use crate::tlog::keys::NoteVerifier;
 use crate::tlog::note::{NoteKey, SignedNote};
@@ -82,17 +83,18 @@ pub struct LogPage<'a> {
     pub vkey: Option<String>,
 }
 
-/// The newest signed checkpoint and the log's vkey, when this server signs
-/// checkpoints. The transparency work (DESIGN §8: `/v1/log/checkpoint`,
-/// `/v1/log/key`) provides them; until it is merged this server signs none,
-/// and the page says so ("no checkpoint yet").
-fn transparency(_state: &AppState) -> (Option<String>, Option<String>) {
-    (None, None)
+/// The checkpoint `/v1/log/checkpoint` serves (the quorum's newest, with
+/// its cosignatures) and the log's vkey; no checkpoint before the first is
+/// signed.
+async fn transparency(state: &web::Data<AppState>) -> AppResult<(Option<String>, Option<String>)> {
+    let quorum = state.config.log.witness_quorum;
+    let note = with_conn(state, move |conn| store::checkpoints::latest(conn, quorum)).await?;
+    Ok((note, Some(state.log_key.vkey())))
 }
 
 /// `/log`.
 pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
-    let (note, vkey) = transparency(&state);
+    let (note, vkey) = transparency(&state).await?;
     let checkpoint = note.as_deref().and_then(|n| CheckpointView::from_note(n, vkey.as_deref()));
     let etag = format!("\"lg-{}-{BUILD}\"", checkpoint.as_ref().map_or(0, |c| c.size));
     let site = &state.config.public.org_name;

@@ -78,12 +78,16 @@ pub struct LogPositionOut {
     pub seq: i64,
     /// Lowercase hex.
     pub chain_hash: String,
+    /// Where to get the proof that every revision this fact check shows is
+    /// in the signed log (`GET /v1/factchecks/{id}/proof`).
+    pub proof: String,
 }
 
 impl From<FactCheck> for FactCheckOut {
     fn from(f: FactCheck) -> Self {
         let c = f.claim;
         let record = f.claimant;
+        let proof = format!("/v1/factchecks/{}/proof", c.id);
         FactCheckOut {
             claim: FactCheckClaim {
                 id: c.id,
@@ -134,6 +138,7 @@ impl From<FactCheck> for FactCheckOut {
             log: LogPositionOut {
                 seq: f.log.seq,
                 chain_hash: hex::encode(&f.log.chain_hash),
+                proof,
             },
         }
     }
