@@ -363,10 +363,29 @@ fn the_atom_feed_parses_and_lists_published_and_corrected_fact_checks() {
 }
 
 #[test]
-fn the_log_page_says_there_is_no_checkpoint_yet_and_how_to_verify_offline() {
+fn the_log_page_shows_the_served_checkpoint_its_key_and_how_to_verify_offline() {
     let app = spawn_app();
+    // The sequencer signs a checkpoint once the tree has grown (the test
+    // app's accounts are revisions); wait for the one the API serves.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let note = loop {
+        let r = app.get("/v1/log/checkpoint");
+        if r.status() == 200 {
+            break r.text().unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "no checkpoint was signed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut lines = note.lines();
+    let (origin, size) = (lines.next().unwrap().to_string(), lines.next().unwrap().to_string());
+    let vkey = app.get("/v1/log/key").text().unwrap().trim().to_string();
     let page = html(app.get("/log"), 200);
-    assert!(page.contains("No checkpoint yet"));
+    assert!(!page.contains("No checkpoint yet"));
+    assert!(page.contains(&format!("<code>{origin}</code>")), "the page names the origin {origin}");
+    // The page may be newer than the note we read, never older.
+    let shown: u64 = page.split("<dt>Tree size (revisions)</dt><dd>").nth(1).unwrap().split('<').next().unwrap().parse().unwrap();
+    assert!(shown >= size.parse::<u64>().unwrap());
+    assert!(page.contains(&vkey), "the page shows the verifier key");
     assert!(page.contains("/v1/log/export"));
     // The assets the pages use are ours, served with their types.
     let js = app.get("/assets/verify.js");
