@@ -167,6 +167,7 @@ pub fn run() -> CliResult {
             entry_hash,
             ..
         } => verify_proof_file(&path, &key, entry, entry_hash),
+        Command::Verify { key: Some(_), .. } => Err("--key goes with --log URL or --proof FILE".into()),
         Command::Verify {
             file,
             compare_db,
@@ -431,7 +432,9 @@ fn verify_proof_file(path: &std::path::Path, key: &str, entry: Option<PathBuf>, 
             std::fs::read_to_string(&file).map_err(|e| format!("cannot read the entry {}: {e}", file.display()))?,
         ),
         (None, Some(hash)) => verify_remote::ProvenEntry::EntryHash(hash),
-        (None, None) => return Err("a tlog-proof proves an entry you hold: give --entry FILE (its export line) or --entry-hash HEX".into()),
+        (None, None) => {
+            return Err("a tlog-proof proves an entry you hold: give --entry FILE (its export line) or --entry-hash HEX".into());
+        }
     };
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the proof {}: {e}", path.display()))?;
     let r = verify_remote::proof_file(&path.display().to_string(), &text, &key, &entry)?;

@@ -21,7 +21,10 @@ use serde::Serialize;
 use crate::error::{AppError, AppResult};
 use crate::tlog::merkle::{self, verify_consistency};
 use crate::tlog::tile::{self, TILE_WIDTH};
-use crate::tlog::{CheckpointError, Hash, NoteError, NoteKey, NoteVerifier, ProofFileError, SignedCheckpoint, TileSet, TlogProof, leaf_hash, open_checkpoint};
+use crate::tlog::{
+    CheckpointError, Hash, NoteError, NoteKey, NoteVerifier, ProofFileError, SignedCheckpoint, TileSet, TlogProof, leaf_hash,
+    open_checkpoint,
+};
 
 /// Largest checkpoint or proof response read (a note is at most 1 MB).
 const TEXT_LIMIT: usize = 1_000_000;
@@ -141,7 +144,9 @@ fn checkpoint_failure(e: CheckpointError, kept: bool) -> Failure {
         (CheckpointError::WrongOrigin { .. }, false) => Problem::WrongOrigin,
         (CheckpointError::WrongOrigin { .. }, true) => Problem::KeptCheckpointWrongOrigin,
         (CheckpointError::Note(NoteError::InvalidSignature { .. } | NoteError::NoKnownSignature(_)), false) => Problem::BadSignature,
-        (CheckpointError::Note(NoteError::InvalidSignature { .. } | NoteError::NoKnownSignature(_)), true) => Problem::KeptCheckpointBadSignature,
+        (CheckpointError::Note(NoteError::InvalidSignature { .. } | NoteError::NoKnownSignature(_)), true) => {
+            Problem::KeptCheckpointBadSignature
+        }
         (_, false) => Problem::MalformedCheckpoint,
         (_, true) => Problem::KeptCheckpointMalformed,
     };
@@ -157,7 +162,11 @@ struct Remote {
 impl Remote {
     fn get(&self, path: &str, limit: usize) -> Result<Vec<u8>, Failure> {
         let url = format!("{}{path}", self.base);
-        let response = self.http.get(&url).send().map_err(|e| fail(Problem::FetchFailed, format!("GET {url}: {e}")))?;
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .map_err(|e| fail(Problem::FetchFailed, format!("GET {url}: {e}")))?;
         let status = response.status();
         if !status.is_success() {
             return Err(fail(Problem::FetchFailed, format!("GET {url}: HTTP {status}")));
@@ -168,7 +177,10 @@ impl Remote {
             .read_to_end(&mut body)
             .map_err(|e| fail(Problem::FetchFailed, format!("GET {url}: {e}")))?;
         if body.len() > limit {
-            return Err(fail(Problem::FetchFailed, format!("GET {url}: the response is larger than {limit} bytes")));
+            return Err(fail(
+                Problem::FetchFailed,
+                format!("GET {url}: the response is larger than {limit} bytes"),
+            ));
         }
         Ok(body)
     }
@@ -228,9 +240,14 @@ fn check_remote(remote: &Remote, key: &NoteVerifier, kept: Option<&str>, report:
         report.tiles.push(path.clone());
         let data = remote.get(&format!("/v1/log/{path}"), TILE_WIDTH as usize * 32)?;
         if data.len() != id.byte_len() {
-            return Err(fail(Problem::MalformedTile, format!("{path} is {} bytes; {} hashes are {} bytes", data.len(), id.width, id.byte_len())));
+            return Err(fail(
+                Problem::MalformedTile,
+                format!("{path} is {} bytes; {} hashes are {} bytes", data.len(), id.width, id.byte_len()),
+            ));
         }
-        tiles.insert(id.level, id.index, data).map_err(|e| fail(Problem::MalformedTile, e.to_string()))?;
+        tiles
+            .insert(id.level, id.index, data)
+            .map_err(|e| fail(Problem::MalformedTile, e.to_string()))?;
     }
     let root = merkle::tree_hash(size, &tiles).map_err(|e| fail(Problem::MalformedTile, e.to_string()))?;
     if root != *current.root() {
@@ -285,9 +302,17 @@ fn parse_consistency(body: &[u8], from: u64, to: u64) -> Result<Vec<Hash>, Failu
         to: u64,
         hashes: Vec<String>,
     }
-    let c: Consistency = serde_json::from_slice(body).map_err(|e| fail(Problem::MalformedProof, format!("the consistency proof is not {{from, to, hashes}}: {e}")))?;
+    let c: Consistency = serde_json::from_slice(body).map_err(|e| {
+        fail(
+            Problem::MalformedProof,
+            format!("the consistency proof is not {{from, to, hashes}}: {e}"),
+        )
+    })?;
     if (c.from, c.to) != (from, to) {
-        return Err(fail(Problem::MalformedProof, format!("asked for a proof from {from} to {to}, got one from {} to {}", c.from, c.to)));
+        return Err(fail(
+            Problem::MalformedProof,
+            format!("asked for a proof from {from} to {to}, got one from {} to {}", c.from, c.to),
+        ));
     }
     c.hashes
         .iter()
@@ -340,7 +365,10 @@ fn check_proof(text: &str, key: &NoteVerifier, entry: &ProvenEntry, report: &mut
             let line = line.trim();
             let check = crate::ledger::verify::verify_export(std::io::Cursor::new(line), |_| {});
             if !check.ok || check.checked != 1 {
-                return Err(fail(Problem::EntryMismatch, "the entry does not hash to its entry_hash (or is not one export line)"));
+                return Err(fail(
+                    Problem::EntryMismatch,
+                    "the entry does not hash to its entry_hash (or is not one export line)",
+                ));
             }
             let value: serde_json::Value = serde_json::from_str(line).map_err(|e| fail(Problem::EntryMismatch, e.to_string()))?;
             if value["seq"].as_u64() != report.seq {
@@ -362,7 +390,10 @@ fn check_proof(text: &str, key: &NoteVerifier, entry: &ProvenEntry, report: &mut
         .map_err(|e| match e {
             ProofFileError::Checkpoint(c) => checkpoint_failure(c, false),
             ProofFileError::NotSignedByLog(_) => fail(Problem::BadSignature, e.to_string()),
-            ProofFileError::Inclusion(p) => fail(Problem::NotIncluded, format!("entry {entry_hash} is not leaf {} of the signed tree: {p}", proof.index)),
+            ProofFileError::Inclusion(p) => fail(
+                Problem::NotIncluded,
+                format!("entry {entry_hash} is not leaf {} of the signed tree: {p}", proof.index),
+            ),
             other => fail(Problem::MalformedProof, other.to_string()),
         });
     let verified = match verified {
@@ -371,7 +402,9 @@ fn check_proof(text: &str, key: &NoteVerifier, entry: &ProvenEntry, report: &mut
             if f.problem == Problem::NotIncluded {
                 // The signature was checked first, and held.
                 report.passed.push("checkpoint_signature");
-                report.checkpoint = SignedCheckpoint::parse(proof.checkpoint_note.as_bytes()).ok().map(|s| TreeHead::of(&s.checkpoint));
+                report.checkpoint = SignedCheckpoint::parse(proof.checkpoint_note.as_bytes())
+                    .ok()
+                    .map(|s| TreeHead::of(&s.checkpoint));
             }
             return Err(f);
         }

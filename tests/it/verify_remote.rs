@@ -55,7 +55,14 @@ fn verify_log_checks_a_remote_log_from_its_public_endpoints_and_holds_it_to_a_ke
     assert_eq!(passed(&r), ["checkpoint_signature", "tree_hash"], "{out}");
     assert_eq!(r["checkpoint"]["tree_size"].as_u64(), Some(first.size()));
     assert_eq!(r["checkpoint"]["root"], first.root().to_base64());
-    assert!(r["tiles"].as_array().unwrap().iter().any(|t| t.as_str().unwrap().starts_with("tile/1/")), "{out}");
+    assert!(
+        r["tiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().starts_with("tile/1/")),
+        "{out}"
+    );
 
     // The user keeps that checkpoint; the log grows; it still extends it.
     let kept = dir.path().join("kept.checkpoint");
@@ -66,7 +73,11 @@ fn verify_log_checks_a_remote_log_from_its_public_endpoints_and_holds_it_to_a_ke
     let kept_arg = kept.to_str().unwrap();
     let (ok, r, out) = verify(&app, &["--log", &base, "--key", &vkey, "--checkpoint", kept_arg]);
     assert!(ok, "{out}");
-    assert_eq!(passed(&r), ["checkpoint_signature", "tree_hash", "kept_checkpoint_signature", "consistency"], "{out}");
+    assert_eq!(
+        passed(&r),
+        ["checkpoint_signature", "tree_hash", "kept_checkpoint_signature", "consistency"],
+        "{out}"
+    );
     assert_eq!(r["kept_checkpoint"]["tree_size"].as_u64(), Some(first.size()));
     assert_eq!(r["checkpoint"]["tree_size"].as_u64(), Some(second.size()));
     // The key may also be given as the file `log keygen` writes.
@@ -95,22 +106,47 @@ fn verify_log_checks_a_remote_log_from_its_public_endpoints_and_holds_it_to_a_ke
     leaves[2] = leaf_hash(b"a revision the log showed someone else");
     let mut forked = MemoryTree::new();
     forked.extend(&leaves);
-    let forked_note = Checkpoint::new(ORIGIN, forked.size(), forked.root()).unwrap().sign(&operator).unwrap().to_text();
+    let forked_note = Checkpoint::new(ORIGIN, forked.size(), forked.root())
+        .unwrap()
+        .sign(&operator)
+        .unwrap()
+        .to_text();
     let forked_file = dir.path().join("forked.checkpoint");
     std::fs::write(&forked_file, &forked_note).unwrap();
-    let (ok, r, out) = verify(&app, &["--log", &base, "--key", &vkey, "--checkpoint", forked_file.to_str().unwrap()]);
+    let (ok, r, out) = verify(
+        &app,
+        &["--log", &base, "--key", &vkey, "--checkpoint", forked_file.to_str().unwrap()],
+    );
     assert!(!ok);
     assert_eq!(r["problem"], "inconsistent_with_kept_checkpoint", "{out}");
-    assert_eq!(passed(&r), ["checkpoint_signature", "tree_hash", "kept_checkpoint_signature"], "{out}");
-    assert!(r["detail"].as_str().unwrap().contains("does not extend the kept checkpoint"), "{out}");
+    assert_eq!(
+        passed(&r),
+        ["checkpoint_signature", "tree_hash", "kept_checkpoint_signature"],
+        "{out}"
+    );
+    assert!(
+        r["detail"].as_str().unwrap().contains("does not extend the kept checkpoint"),
+        "{out}"
+    );
 
     // A kept checkpoint larger than the log is now: history was removed.
     let mut longer = MemoryTree::new();
     longer.extend(&entry_hashes(&app).iter().map(|e| leaf_hash(e)).collect::<Vec<_>>());
     longer.extend(&[leaf_hash(b"a revision since removed")]);
     let longer_file = dir.path().join("longer.checkpoint");
-    std::fs::write(&longer_file, Checkpoint::new(ORIGIN, longer.size(), longer.root()).unwrap().sign(&operator).unwrap().to_text()).unwrap();
-    let (ok, r, out) = verify(&app, &["--log", &base, "--key", &vkey, "--checkpoint", longer_file.to_str().unwrap()]);
+    std::fs::write(
+        &longer_file,
+        Checkpoint::new(ORIGIN, longer.size(), longer.root())
+            .unwrap()
+            .sign(&operator)
+            .unwrap()
+            .to_text(),
+    )
+    .unwrap();
+    let (ok, r, out) = verify(
+        &app,
+        &["--log", &base, "--key", &vkey, "--checkpoint", longer_file.to_str().unwrap()],
+    );
     assert!(!ok);
     assert_eq!(r["problem"], "tree_smaller_than_kept_checkpoint", "{out}");
 
@@ -124,9 +160,11 @@ fn verify_log_checks_a_remote_log_from_its_public_endpoints_and_holds_it_to_a_ke
 
     // Someone rewrites a stored leaf hash in the tiles: the recomputed tree
     // hash no longer matches the signed root, and the report says so.
-    diesel::sql_query("UPDATE tlog_tiles SET hashes = overlay(hashes placing decode(repeat('cd', 32), 'hex') from 33) WHERE level = 0 AND idx = 1")
-        .execute(&mut app.conn())
-        .unwrap();
+    diesel::sql_query(
+        "UPDATE tlog_tiles SET hashes = overlay(hashes placing decode(repeat('cd', 32), 'hex') from 33) WHERE level = 0 AND idx = 1",
+    )
+    .execute(&mut app.conn())
+    .unwrap();
     let (ok, r, out) = verify(&app, &["--log", &base, "--key", &vkey]);
     assert!(!ok);
     assert_eq!(r["problem"], "tile_hash_mismatch", "{out}");
@@ -202,7 +240,17 @@ fn verify_proof_checks_one_tlog_proof_file_offline() {
     altered[2] = &flipped;
     let altered_file = dir.path().join("altered.tlog-proof");
     std::fs::write(&altered_file, altered.join("\n")).unwrap();
-    let (ok, r, out) = verify(&app, &["--proof", altered_file.to_str().unwrap(), "--key", &vkey, "--entry-hash", &hashes[2]]);
+    let (ok, r, out) = verify(
+        &app,
+        &[
+            "--proof",
+            altered_file.to_str().unwrap(),
+            "--key",
+            &vkey,
+            "--entry-hash",
+            &hashes[2],
+        ],
+    );
     assert!(!ok);
     assert_eq!(r["problem"], "not_included", "{out}");
 
@@ -212,7 +260,17 @@ fn verify_proof_checks_one_tlog_proof_file_offline() {
     let bigger = (c.size() + 1).to_string();
     altered[size_line] = &bigger;
     std::fs::write(&altered_file, altered.join("\n")).unwrap();
-    let (ok, r, out) = verify(&app, &["--proof", altered_file.to_str().unwrap(), "--key", &vkey, "--entry-hash", &hashes[2]]);
+    let (ok, r, out) = verify(
+        &app,
+        &[
+            "--proof",
+            altered_file.to_str().unwrap(),
+            "--key",
+            &vkey,
+            "--entry-hash",
+            &hashes[2],
+        ],
+    );
     assert!(!ok);
     assert_eq!(r["problem"], "bad_signature", "{out}");
 
@@ -221,7 +279,10 @@ fn verify_proof_checks_one_tlog_proof_file_offline() {
     let (ok, r, out) = verify(&app, &["--proof", proof, "--key", &stranger, "--entry-hash", &hashes[2]]);
     assert!(!ok);
     assert_eq!(r["problem"], "bad_signature", "{out}");
-    let (ok, r, out) = verify(&app, &["--proof", entry3.to_str().unwrap(), "--key", &vkey, "--entry-hash", &hashes[2]]);
+    let (ok, r, out) = verify(
+        &app,
+        &["--proof", entry3.to_str().unwrap(), "--key", &vkey, "--entry-hash", &hashes[2]],
+    );
     assert!(!ok);
     assert_eq!(r["problem"], "malformed_proof", "{out}");
     // Without the entry there is nothing to prove: a usage error.
