@@ -16,6 +16,7 @@ use crate::model::editor::parse_roles;
 use crate::model::{SYSTEM_ACTOR, Username};
 use crate::seed;
 use crate::store::{self, editors::NewEditor};
+use crate::verify_remote;
 
 pub type CliResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -49,11 +50,30 @@ pub enum Command {
     #[command(subcommand)]
     Editor(EditorCommand),
     /// Verify the log: the database's (default), an export file with no
-    /// database (--file), or every projection row against the log (--state).
+    /// database (--file), every projection row against the log (--state), a
+    /// remote log from its public endpoints (--log), or one tlog-proof file (--proof).
     Verify {
         /// An NDJSON export to verify on its own.
         #[arg(long)]
         file: Option<PathBuf>,
+        /// A remote log's base URL: check its checkpoint, tiles and (with --checkpoint) consistency; needs --key.
+        #[arg(long, conflicts_with_all = ["file", "state", "proof"], requires = "key")]
+        log: Option<String>,
+        /// With --log: a checkpoint note kept earlier; the log must still extend it.
+        #[arg(long, requires = "log")]
+        checkpoint: Option<PathBuf>,
+        /// A C2SP tlog-proof file (GET /v1/revisions/{seq}/tlog-proof) to check offline; needs --key and --entry or --entry-hash.
+        #[arg(long, conflicts_with_all = ["file", "state"], requires = "key")]
+        proof: Option<PathBuf>,
+        /// The log's verifier key (vkey text, as GET /v1/log/key serves it, or a file holding it).
+        #[arg(long)]
+        key: Option<String>,
+        /// With --proof: the revision's export line (or the `entry` of a fact check proof) the proof is for.
+        #[arg(long, requires = "proof", conflicts_with = "entry_hash")]
+        entry: Option<PathBuf>,
+        /// With --proof: the revision's entry_hash (hex) the proof is for.
+        #[arg(long, requires = "proof")]
+        entry_hash: Option<String>,
         /// With --file: also report the first seq where the database no longer matches the export.
         #[arg(long, requires = "file")]
         compare_db: bool,
@@ -136,11 +156,26 @@ pub fn run() -> CliResult {
             Ok(())
         }
         Command::Verify {
+            log: Some(url),
+            key: Some(key),
+            checkpoint,
+            ..
+        } => verify_remote_log(&url, &key, checkpoint),
+        Command::Verify {
+            proof: Some(path),
+            key: Some(key),
+            entry,
+            entry_hash,
+            ..
+        } => verify_proof_file(&path, &key, entry, entry_hash),
+        Command::Verify { key: Some(_), .. } => Err("--key goes with --log URL or --proof FILE".into()),
+        Command::Verify {
             file,
             compare_db,
             state,
             from_seq,
             to_seq,
+            ..
         } => verify(&config, file, compare_db, state, from_seq, to_seq),
         Command::Export { after_seq } => with_database(&config, |conn| export(conn, after_seq)),
         Command::Editor(command) => with_database(&config, |conn| editor_command(conn, command)),
@@ -387,6 +422,34 @@ fn verify(config: &Config, file: Option<PathBuf>, compare_db: bool, state: bool,
     })?;
     let (value, ok) = outcome.ok_or("no result")?;
     report(&value, ok)
+}
+
+/// `verify --log URL --key VKEY [--checkpoint FILE]`: public endpoints only, no database.
+fn verify_remote_log(url: &str, key: &str, kept: Option<PathBuf>) -> CliResult {
+    let key = verify_remote::parse_key(key)?;
+    let kept = match kept {
+        Some(path) => Some(std::fs::read_to_string(&path).map_err(|e| format!("cannot read the kept checkpoint {}: {e}", path.display()))?),
+        None => None,
+    };
+    let r = verify_remote::remote_log(url, &key, kept.as_deref())?;
+    report(&r, r.ok)
+}
+
+/// `verify --proof FILE --key VKEY (--entry FILE | --entry-hash HEX)`: offline.
+fn verify_proof_file(path: &std::path::Path, key: &str, entry: Option<PathBuf>, entry_hash: Option<String>) -> CliResult {
+    let key = verify_remote::parse_key(key)?;
+    let entry = match (entry, entry_hash) {
+        (Some(file), _) => verify_remote::ProvenEntry::ExportLine(
+            std::fs::read_to_string(&file).map_err(|e| format!("cannot read the entry {}: {e}", file.display()))?,
+        ),
+        (None, Some(hash)) => verify_remote::ProvenEntry::EntryHash(hash),
+        (None, None) => {
+            return Err("a tlog-proof proves an entry you hold: give --entry FILE (its export line) or --entry-hash HEX".into());
+        }
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the proof {}: {e}", path.display()))?;
+    let r = verify_remote::proof_file(&path.display().to_string(), &text, &key, &entry)?;
+    report(&r, r.ok)
 }
 
 /// Streams revisions after `after` up to the current head to stdout.

@@ -17,4 +17,5 @@ pub mod seed;
 pub mod store;
 pub mod telemetry;
 pub mod tlog;
+pub mod verify_remote;
 pub mod witness;

@@ -38,6 +38,7 @@ const MAY_USE: &[(&str, &str)] = &[
     ("main.rs", "*"),
     ("lib.rs", "*"),
     ("telemetry.rs", "*"),
+    ("verify_remote.rs", "tlog, error, ledger::verify"),
 ];
 
 /// Crates from outside that some layers may not use: (layers, crate — also

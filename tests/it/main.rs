@@ -26,6 +26,7 @@ mod replica;
 mod seed;
 mod sequencer;
 mod transparency;
+mod verify_remote;
 mod stream;
 mod upgrade;
 mod verdicts;

@@ -14,17 +14,17 @@ use serde_json::Value;
 
 use crate::harness::{TestApp, problem, spawn_app};
 
-fn head_seq(app: &TestApp) -> i64 {
+pub(crate) fn head_seq(app: &TestApp) -> i64 {
     use claimledger::db::schema::log_head::dsl::*;
     log_head.select(seq).first(&mut app.conn()).unwrap()
 }
 
-fn entry_hashes(app: &TestApp) -> Vec<Vec<u8>> {
+pub(crate) fn entry_hashes(app: &TestApp) -> Vec<Vec<u8>> {
     use claimledger::db::schema::revisions::dsl::*;
     revisions.order(seq.asc()).select(entry_hash).load(&mut app.conn()).unwrap()
 }
 
-fn log_key(app: &TestApp) -> NoteVerifier {
+pub(crate) fn log_key(app: &TestApp) -> NoteVerifier {
     let r = app.get("/v1/log/key");
     assert_eq!(r.status(), 200);
     NoteVerifier::from_vkey(r.text().unwrap().trim()).expect("a signed-note verifier key")
@@ -43,7 +43,7 @@ fn checkpoint(app: &TestApp, key: &NoteVerifier) -> (Checkpoint, String) {
 }
 
 /// Waits until a signed checkpoint covers the whole log.
-fn checkpoint_covering_head(app: &TestApp, key: &NoteVerifier) -> (Checkpoint, String) {
+pub(crate) fn checkpoint_covering_head(app: &TestApp, key: &NoteVerifier) -> (Checkpoint, String) {
     let head = head_seq(app) as u64;
     let started = Instant::now();
     loop {
@@ -218,7 +218,7 @@ fn an_upgraded_database_is_integrated_on_start_and_a_restart_resumes() {
 
 /// Runs SQL with the append-only triggers of `table` off, as someone with
 /// the database's owner rights could.
-fn tamper(app: &TestApp, table: &str, sql: &str) {
+pub(crate) fn tamper(app: &TestApp, table: &str, sql: &str) {
     let mut conn = app.conn();
     conn.transaction::<_, diesel::result::Error, _>(|c| {
         diesel::sql_query(format!("ALTER TABLE {table} DISABLE TRIGGER USER")).execute(c)?;
@@ -329,7 +329,7 @@ fn rewrite_newest_revision(app: &TestApp) -> i64 {
 }
 
 /// The JSON report a CLI command printed (before its stderr).
-fn first_json(out: &str) -> Value {
+pub(crate) fn first_json(out: &str) -> Value {
     let start = out.find('{').unwrap_or_else(|| panic!("no JSON in {out}"));
     serde_json::Deserializer::from_str(&out[start..]).into_iter::<Value>().next().unwrap().unwrap()
 }
