@@ -194,7 +194,7 @@ expect(r.status_code == 304, f"If-None-Match with the current ETag is 304 (got {
 review = ok(get_claim_review.sync_detailed(claim.id, client=public), 200, "the ClaimReview")
 expect(review.type_ == "ClaimReview" and review.claim_reviewed == statement, "a schema.org ClaimReview of the claim")
 expect(review.review_rating.alternate_name == "False" and review.review_rating.rating_value == 1, "its rating is False, 1 of 5")
-expect(review.url.endswith(f"/v1/factchecks/{claim.id}"), "it links to the fact check")
+expect(review.url.endswith(f"/factchecks/{claim.id}") and "/v1/" not in review.url, "its url is the fact check's public page")
 
 # The feed, followed from its start, reaches the publication.
 after, found, pages = None, None, 0
