@@ -279,8 +279,9 @@ fn every_public_change_arrives_signed_in_log_order_exactly_the_feeds_items() {
         assert!(j["data"]["factcheck"]["verdict"]["rating"].is_string(), "{j}");
         assert!(g.body.len() < 20_000, "thin payloads");
     }
-    // The deliveries log shows every attempt.
-    let d: Value = app.get_as(&admin, &format!("/v1/webhooks/{id}/deliveries?limit=100")).json().unwrap();
+    // The deliveries log shows every attempt (each is recorded after the
+    // receiver's answer, so the last may land just after it was received).
+    let d = deliveries_once(&app, &admin, &id, |items| items.len() >= 5);
     let items = d["items"].as_array().unwrap();
     assert_eq!(items.len(), 5, "{d}");
     assert!(items.iter().all(|i| i["status_code"] == 200 && i["delivered"] == true && i["attempt"] == 1), "{d}");
@@ -289,6 +290,19 @@ fn every_public_change_arrives_signed_in_log_order_exactly_the_feeds_items() {
     assert!(log.iter().any(|(action, kind, ..)| action == "create" && kind == "webhook"));
     let export = app.get_as(&app.token("aud", &[claimledger::model::Role::Auditor]), "/v1/log/export").text().unwrap();
     assert!(!export.contains(secret.trim_start_matches("whsec_")), "the secret is never logged");
+}
+
+/// The deliveries list once `done` holds of its items (or after 10 s, for
+/// the caller's assertion to say what is missing).
+fn deliveries_once(app: &TestApp, admin: &str, id: &str, done: impl Fn(&Vec<Value>) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let d: Value = app.get_as(admin, &format!("/v1/webhooks/{id}/deliveries?limit=100")).json().unwrap();
+        if done(d["items"].as_array().unwrap()) || std::time::Instant::now() > deadline {
+            return d;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
@@ -314,7 +328,7 @@ fn a_receiver_answering_500_for_a_while_then_200_gets_everything_in_order() {
     // The failed attempts were at the first event: a later one waited.
     let first_id = &all[0].id;
     assert!(all[..7].iter().all(|g| &g.id == first_id), "retries of the first event came first");
-    let d: Value = app.get_as(&admin, &format!("/v1/webhooks/{id}/deliveries?limit=100")).json().unwrap();
+    let d = deliveries_once(&app, &admin, &id, |items| items.iter().filter(|i| i["delivered"] == true).count() >= expected.len());
     let items = d["items"].as_array().unwrap();
     let failed: Vec<&Value> = items.iter().filter(|i| i["delivered"] == false).collect();
     assert_eq!(failed.len(), 6, "{d}");
