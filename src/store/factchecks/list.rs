@@ -29,19 +29,25 @@ pub struct FactCheckPage {
 /// Published fact checks matching `filter`: newest published first, or by
 /// rank then newest when searching, after `after`.
 pub fn list(conn: &mut PgConnection, filter: &FactCheckFilter, after: Option<ListCursor>, limit: i64) -> AppResult<FactCheckPage> {
-    let query = page_query(filter, after, limit, Document::Json)?;
-    read_only(conn, |conn| {
-        let rows: Vec<PageRow> = query.load(conn)?;
-        let next = if rows.len() as i64 == limit {
-            rows.last().map(PageRow::cursor)
-        } else {
-            None
-        };
-        Ok(FactCheckPage {
-            items: rows.into_iter().map(|r| r.body).collect(),
-            next,
-        })
+    let (rows, next) = page_rows(conn, filter, after, limit, Document::Json)?;
+    Ok(FactCheckPage {
+        items: rows.into_iter().map(|r| r.body).collect(),
+        next,
     })
+}
+
+/// One page's rows, in one read-only statement, and where the next starts.
+fn page_rows(
+    conn: &mut PgConnection,
+    filter: &FactCheckFilter,
+    after: Option<ListCursor>,
+    limit: i64,
+    document: Document,
+) -> AppResult<(Vec<PageRow>, Option<ListCursor>)> {
+    let query = page_query(filter, after, limit, document)?;
+    let rows: Vec<PageRow> = read_only(conn, |conn| Ok(query.load(conn)?))?;
+    let next = if rows.len() as i64 == limit { rows.last().map(PageRow::cursor) } else { None };
+    Ok((rows, next))
 }
 
 /// The same page, each fact check as its derived aggregate (what pages
@@ -54,27 +60,19 @@ pub struct AggregatePage {
 
 /// Like [`list`], for what renders the aggregates (the HTML pages, the Atom feed).
 pub fn list_aggregates(conn: &mut PgConnection, filter: &FactCheckFilter, after: Option<ListCursor>, limit: i64) -> AppResult<AggregatePage> {
-    let query = page_query(filter, after, limit, Document::Aggregate)?;
-    read_only(conn, |conn| {
-        let rows: Vec<PageRow> = query.load(conn)?;
-        let next = if rows.len() as i64 == limit {
-            rows.last().map(PageRow::cursor)
-        } else {
-            None
-        };
-        let items = rows
-            .into_iter()
-            .map(|r| {
-                let factcheck = parse_aggregate(r.claim_id, &r.body)?;
-                Ok(PublicFactCheck {
-                    seq: r.seq,
-                    body: String::new(),
-                    factcheck,
-                })
+    let (rows, next) = page_rows(conn, filter, after, limit, Document::Aggregate)?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let factcheck = parse_aggregate(r.claim_id, &r.body)?;
+            Ok(PublicFactCheck {
+                seq: r.seq,
+                body: String::new(),
+                factcheck,
             })
-            .collect::<AppResult<Vec<_>>>()?;
-        Ok(AggregatePage { items, next })
-    })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(AggregatePage { items, next })
 }
 
 /// Which document of each fact check a page carries.
