@@ -67,8 +67,10 @@ impl EventType {
 pub const TEST_EVENT: &str = "webhook.test";
 
 /// Which fact checks a subscriber wants; every given field must match.
+/// Read only from a JSON object (serde would also take an array of the
+/// fields in order, which the documented schema refuses).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "FilterObject")]
 pub struct WebhookFilter {
     /// The claimant's name (case-insensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,6 +83,38 @@ pub struct WebhookFilter {
     /// The claim carries at least one of these tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+}
+
+/// What a filter is read from: an object, whose fields are then read as a
+/// [`WebhookFilter`].
+#[derive(Deserialize)]
+struct FilterObject(serde_json::Map<String, serde_json::Value>);
+
+/// The filter's fields, read from the object.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilterFields {
+    #[serde(default)]
+    claimant: Option<String>,
+    #[serde(default)]
+    rating: Option<Rating>,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+impl TryFrom<FilterObject> for WebhookFilter {
+    type Error = serde_json::Error;
+    fn try_from(object: FilterObject) -> Result<Self, Self::Error> {
+        let f: FilterFields = serde_json::from_value(serde_json::Value::Object(object.0))?;
+        Ok(WebhookFilter {
+            claimant: f.claimant,
+            rating: f.rating,
+            language: f.language,
+            tags: f.tags,
+        })
+    }
 }
 
 impl WebhookFilter {
@@ -457,6 +491,14 @@ pub fn backoff(schedule: &[std::time::Duration], attempts: u32, jitter: f64) -> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_filter_is_an_object_never_an_array() {
+        let ok: WebhookInput = serde_json::from_str(r#"{"url": "https://example.org/hook", "filter": {"language": "en"}}"#).unwrap();
+        assert_eq!(ok.filter.unwrap().language.as_deref(), Some("en"));
+        assert!(serde_json::from_str::<WebhookInput>(r#"{"url": "https://example.org/hook", "filter": [null, null]}"#).is_err());
+        assert!(serde_json::from_str::<WebhookInput>(r#"{"url": "https://example.org/hook", "filter": {"colour": "red"}}"#).is_err());
+    }
+
     use super::*;
 
     #[test]
