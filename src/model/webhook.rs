@@ -67,8 +67,8 @@ impl EventType {
 pub const TEST_EVENT: &str = "webhook.test";
 
 /// Which fact checks a subscriber wants; every given field must match.
-/// Read only from a JSON object (serde would also take an array of the
-/// fields in order, which the documented schema refuses).
+// Read only from a JSON object: serde would also take an array of the fields
+// in order, which the documented schema refuses.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, try_from = "FilterObject")]
 pub struct WebhookFilter {
