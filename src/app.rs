@@ -12,10 +12,10 @@ use crate::auth::TokenKeys;
 use crate::config::Config;
 use crate::db::PgPool;
 use crate::db::notify::LogWatch;
-use crate::store::checkpoints::{LogSigning, TlogStatus};
-use crate::store::sequencer::SequencerSettings;
 use crate::http::openapi::{ApiDoc, RouteTable};
 use crate::http::{self, AppState};
+use crate::store::checkpoints::{LogSigning, TlogStatus};
+use crate::store::sequencer::SequencerSettings;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -110,7 +110,12 @@ impl Background {
 /// Submits each new checkpoint to every configured witness (C2SP
 /// tlog-witness) and keeps the cosignatures they return; `GET
 /// /v1/log/checkpoint` serves them with the checkpoint.
-fn submit_to_witnesses(url: &str, mut clients: Vec<crate::witness::client::WitnessClient>, interval: std::time::Duration, stop: &AtomicBool) {
+fn submit_to_witnesses(
+    url: &str,
+    mut clients: Vec<crate::witness::client::WitnessClient>,
+    interval: std::time::Duration,
+    stop: &AtomicBool,
+) {
     let mut conn = None;
     let mut last_error: Vec<Option<String>> = vec![None; clients.len()];
     while !stop.load(Ordering::Acquire) {
@@ -131,7 +136,9 @@ fn submit_to_witnesses(url: &str, mut clients: Vec<crate::witness::client::Witne
             }
         };
         let size = newest.tree_size as u64;
-        let Ok(note) = crate::tlog::SignedNote::parse(newest.note.as_bytes()) else { continue };
+        let Ok(note) = crate::tlog::SignedNote::parse(newest.note.as_bytes()) else {
+            continue;
+        };
         for (client, last) in clients.iter_mut().zip(last_error.iter_mut()) {
             if client.known_size() == Some(size) {
                 continue;

@@ -7,8 +7,8 @@ use diesel::pg::PgConnection;
 
 use crate::config::{Config, Environment, MIN_SECRET_BYTES, Secret};
 use crate::db::cluster::write_private;
-use crate::model::digest::random_hex;
 use crate::error::{AppError, AppResult};
+use crate::model::digest::random_hex;
 use crate::model::{Role, SYSTEM_ACTOR, Username};
 use crate::store::editors::{self, NewEditor};
 
@@ -51,7 +51,9 @@ pub fn log_signing(config: &Config) -> AppResult<crate::store::checkpoints::LogS
             if !path.exists() {
                 // Written aside and linked into place: servers starting together agree on one key.
                 let signer = NoteSigner::generate(&settings.origin).map_err(AppError::internal)?;
-                let aside = config.data_dir.join(format!("log-signing-key.{}.{}", std::process::id(), random_hex(4)));
+                let aside = config
+                    .data_dir
+                    .join(format!("log-signing-key.{}.{}", std::process::id(), random_hex(4)));
                 write_private(&aside, &signer.private_key_text()).map_err(AppError::internal)?;
                 let linked = std::fs::hard_link(&aside, &path);
                 let _ = std::fs::remove_file(&aside);

@@ -243,7 +243,12 @@ fn editor_command(conn: &mut PgConnection, command: EditorCommand) -> AppResult<
                 None,
             )?;
             let editor = editor.value;
-            println!("created {} ({}) with roles {}", editor.username, editor.id, role_list(&editor.roles));
+            println!(
+                "created {} ({}) with roles {}",
+                editor.username,
+                editor.id,
+                role_list(&editor.roles)
+            );
             if generated {
                 println!("password: {password}");
             }
@@ -319,7 +324,11 @@ fn serve(mut config: Config, seed_dir: Option<seed::Source>) -> CliResult {
     let upgraded = store::upgrade::editorial_model(&mut conn)?;
     if upgraded.claims > 0 {
         store::sequencer::settle(&mut conn, std::time::Duration::from_secs(300))?;
-        tracing::info!(claims = upgraded.claims, appearances = upgraded.appearances, "recorded claimant records and appearance kinds for older claims");
+        tracing::info!(
+            claims = upgraded.claims,
+            appearances = upgraded.appearances,
+            "recorded claimant records and appearance kinds for older claims"
+        );
     }
     if let Some(dir) = seed_dir.filter(|_| config.seed_on_empty) {
         seed_if_empty(&mut conn, &dir)?;

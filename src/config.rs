@@ -184,9 +184,20 @@ fn schedule(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<
     let text = get(var).unwrap_or_else(|| DEFAULT_RETRY_MS.into());
     let steps: Vec<Duration> = text
         .split(',')
-        .map(|s| s.trim().parse::<u64>().ok().filter(|ms| (1..=86_400_000).contains(ms)).map(Duration::from_millis))
+        .map(|s| {
+            s.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| (1..=86_400_000).contains(ms))
+                .map(Duration::from_millis)
+        })
         .collect::<Option<_>>()
-        .ok_or_else(|| bad(var, format!("expected comma-separated milliseconds (1–86400000 each), got '{text}'")))?;
+        .ok_or_else(|| {
+            bad(
+                var,
+                format!("expected comma-separated milliseconds (1–86400000 each), got '{text}'"),
+            )
+        })?;
     if steps.is_empty() || steps.len() > 50 {
         return Err(bad(var, "expected 1–50 steps"));
     }
@@ -289,25 +300,39 @@ impl Config {
             None => format!("{}/log", url_host(&base_url)),
         };
         if origin.is_empty() || origin.chars().any(|c| c == '+' || c.is_whitespace() || c.is_control()) {
-            return Err(bad("CLAIMLEDGER_LOG_ORIGIN", "expected a name without spaces or '+' (such as example.org/log)"));
+            return Err(bad(
+                "CLAIMLEDGER_LOG_ORIGIN",
+                "expected a name without spaces or '+' (such as example.org/log)",
+            ));
         }
 
         let mut witnesses = Vec::new();
-        for part in get("CLAIMLEDGER_WITNESSES").unwrap_or_default().split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        for part in get("CLAIMLEDGER_WITNESSES")
+            .unwrap_or_default()
+            .split(';')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             let mut words = part.split_whitespace();
             match (words.next(), words.next(), words.next()) {
                 (Some(vkey), Some(url), None) if url.starts_with("http://") => witnesses.push((vkey.to_string(), url.to_string())),
                 _ => {
                     return Err(bad(
                         "CLAIMLEDGER_WITNESSES",
-                        format!("expected ';'-separated '<vkey> <http:// url>' pairs, got '{}'", part.chars().take(200).collect::<String>()),
+                        format!(
+                            "expected ';'-separated '<vkey> <http:// url>' pairs, got '{}'",
+                            part.chars().take(200).collect::<String>()
+                        ),
                     ));
                 }
             }
         }
         let witness_quorum = number::<usize>(&get, "CLAIMLEDGER_WITNESS_QUORUM", 0, 0, 64)?;
         if witness_quorum > witnesses.len() {
-            return Err(bad("CLAIMLEDGER_WITNESS_QUORUM", format!("{witness_quorum} is more than the {} witnesses configured", witnesses.len())));
+            return Err(bad(
+                "CLAIMLEDGER_WITNESS_QUORUM",
+                format!("{witness_quorum} is more than the {} witnesses configured", witnesses.len()),
+            ));
         }
 
         Ok(Config {

@@ -533,8 +533,14 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     // The public page beside the JSON it renders from (issue 17).
     let cs = results.concurrencies("a");
     if cs.iter().any(|&c| results.load("a", "page", c).is_some()) {
-        writeln!(md, "(a) the page `GET /factchecks/{{id}}` beside the JSON `GET /v1/factchecks/{{id}}`:\n")?;
-        writeln!(md, "| concurrency | page: req/s | p50 ms | p99 ms | JSON: req/s | p50 ms | p99 ms | page ÷ JSON |")?;
+        writeln!(
+            md,
+            "(a) the page `GET /factchecks/{{id}}` beside the JSON `GET /v1/factchecks/{{id}}`:\n"
+        )?;
+        writeln!(
+            md,
+            "| concurrency | page: req/s | p50 ms | p99 ms | JSON: req/s | p50 ms | p99 ms | page ÷ JSON |"
+        )?;
         writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|---:|")?;
         for c in cs {
             let (p, j) = (results.load("a", "page", c), results.load("a", "server", c));

@@ -4,8 +4,8 @@
 pub mod cluster;
 pub mod notify;
 pub mod replica;
-pub mod sql;
 pub mod schema;
+pub mod sql;
 
 use std::time::Duration;
 

@@ -98,7 +98,10 @@ fn decode(payload: &str) -> Option<Payload> {
             if rest == ["*"] {
                 return Some(Payload::Claims(None));
             }
-            rest.iter().map(|w| Uuid::try_parse(w).ok()).collect::<Option<Vec<_>>>().map(|ids| Payload::Claims(Some(ids)))
+            rest.iter()
+                .map(|w| Uuid::try_parse(w).ok())
+                .collect::<Option<Vec<_>>>()
+                .map(|ids| Payload::Claims(Some(ids)))
         }
         "g" => words
             .map(|w| {
@@ -186,7 +189,9 @@ impl LogWatch {
     /// returns whether it has.
     pub async fn reached(&self, seq: i64, timeout: Duration) -> bool {
         let mut rx = self.head.subscribe();
-        tokio::time::timeout(timeout, rx.wait_for(|h| *h >= seq)).await.is_ok_and(|r| r.is_ok())
+        tokio::time::timeout(timeout, rx.wait_for(|h| *h >= seq))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// Waits for group `grp` to be sequenced; its last seq, or None when
@@ -318,7 +323,10 @@ impl LogWatch {
         std::thread::Builder::new()
             .name("log-listener".into())
             .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a tokio runtime");
                 runtime.block_on(watch.listen_loop(database_url, stop));
             })
             .expect("spawn the log listener")

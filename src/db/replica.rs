@@ -86,7 +86,9 @@ impl Replica {
 
     fn poll(&self, log: &LogWatch) {
         let replayed = super::with_pooled(&self.pool, |conn| {
-            Ok(diesel::sql_query("SELECT public_seq AS seq FROM log_derived").get_result::<Replayed>(conn)?.seq)
+            Ok(diesel::sql_query("SELECT public_seq AS seq FROM log_derived")
+                .get_result::<Replayed>(conn)?
+                .seq)
         });
         match replayed {
             Ok(seq) => {

@@ -4,11 +4,11 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use uuid::Uuid;
 
 use super::json::JsonBody;
+use super::problem::Problem;
 use super::write::{created, post};
 use super::{Allow, AppState};
-use crate::http::Bearer;
 use crate::error::AppResult;
-use super::problem::Problem;
+use crate::http::Bearer;
 use crate::model::Role;
 use crate::model::appearance::{AppearanceInput, AppearanceOut, NewAppearance};
 use crate::store;

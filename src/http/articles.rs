@@ -5,11 +5,11 @@ use uuid::Uuid;
 
 use super::json::JsonBody;
 use super::paging::{PageParams, Paged, id_cursor};
+use super::problem::Problem;
 use super::write::{created, etag, post};
 use super::{Allow, AppState, with_conn};
-use crate::http::Bearer;
 use crate::error::AppResult;
-use super::problem::Problem;
+use crate::http::Bearer;
 use crate::model::Role;
 use crate::model::article::{ArticleInput, ArticleOut, NewArticle};
 use crate::store;

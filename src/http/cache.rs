@@ -154,7 +154,11 @@ impl PublicCache {
     }
 
     fn hit_or_miss<T>(&self, found: Option<T>) -> Option<T> {
-        let counter = if found.is_some() { &self.counters.hits } else { &self.counters.misses };
+        let counter = if found.is_some() {
+            &self.counters.hits
+        } else {
+            &self.counters.misses
+        };
         counter.inc();
         found
     }

@@ -103,7 +103,9 @@ pub async fn list(state: web::Data<AppState>, params: web::Query<CheckpointsPara
         .into_iter()
         .map(|r| CheckpointView {
             tree_size: r.tree_size,
-            root_hash: crate::tlog::Hash::from_slice(&r.root_hash).map(|h| h.to_base64()).unwrap_or_default(),
+            root_hash: crate::tlog::Hash::from_slice(&r.root_hash)
+                .map(|h| h.to_base64())
+                .unwrap_or_default(),
             note: r.note,
             signed_at: crate::model::format_timestamp(r.signed_at),
         })

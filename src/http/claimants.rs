@@ -28,12 +28,24 @@ use crate::store;
     tag = "claims"
 )]
 #[post("/v1/claimants")]
-pub async fn create(state: web::Data<AppState>, req: HttpRequest, bearer: Bearer, body: JsonBody<ClaimantInput>) -> AppResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    bearer: Bearer,
+    body: JsonBody<ClaimantInput>,
+) -> AppResult<HttpResponse> {
     let (new, reason) = NewClaimant::parse(&body.value)?;
-    post(&state, &req, bearer, Allow::AnyOf(&[Role::Editor]), &body.raw, move |conn, actor| {
-        let c = store::claimants::create(conn, actor, &new, reason.as_deref())?;
-        created(c, |id| format!("/v1/claimants/{id}"), ClaimantOut::from)
-    })
+    post(
+        &state,
+        &req,
+        bearer,
+        Allow::AnyOf(&[Role::Editor]),
+        &body.raw,
+        move |conn, actor| {
+            let c = store::claimants::create(conn, actor, &new, reason.as_deref())?;
+            created(c, |id| format!("/v1/claimants/{id}"), ClaimantOut::from)
+        },
+    )
     .await
 }
 
@@ -64,7 +76,9 @@ pub async fn list(state: web::Data<AppState>, bearer: Bearer, params: web::Query
 pub async fn read(state: web::Data<AppState>, bearer: Bearer, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let c = as_actor(&state, bearer, Allow::Staff, move |conn, _| store::claimants::get(conn, id)).await?;
-    Ok(HttpResponse::Ok().insert_header(("etag", etag(c.version))).json(ClaimantOut::from(c)))
+    Ok(HttpResponse::Ok()
+        .insert_header(("etag", etag(c.version)))
+        .json(ClaimantOut::from(c)))
 }
 
 /// Edit a claimant with a JSON Merge Patch. A new name is carried to the
@@ -93,7 +107,10 @@ pub async fn update(
     let expected = required_if_match(&req)?;
     let (patch, reason) = ClaimantPatch::parse(body.value)?;
     write(&state, bearer, Allow::AnyOf(&[Role::Editor]), move |conn, actor| {
-        changed(store::claimants::update(conn, actor, id, expected, &patch, reason.as_deref())?, ClaimantOut::from)
+        changed(
+            store::claimants::update(conn, actor, id, expected, &patch, reason.as_deref())?,
+            ClaimantOut::from,
+        )
     })
     .await
 }

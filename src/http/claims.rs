@@ -8,11 +8,11 @@ use uuid::Uuid;
 
 use super::json::JsonBody;
 use super::paging::{PageParams, Paged, id_cursor, seq_cursor};
+use super::problem::Problem;
 use super::write::{etag, post, required_if_match, stored, write};
 use super::{Allow, AppState, Fresh, as_actor, with_read};
-use crate::http::Bearer;
 use crate::error::{AppError, AppResult};
-use super::problem::Problem;
+use crate::http::Bearer;
 use crate::model::Role;
 use crate::model::claim::{ClaimInput, ClaimOut, ClaimPatch, ClaimPatchInput, NewClaim, SimilarClaim};
 use crate::store::history::HistoryEntry;
@@ -104,7 +104,12 @@ pub async fn list(state: web::Data<AppState>, bearer: Bearer, params: web::Query
         store::claims::list(conn, &filter, page)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Paged::of(rows, page.limit, |(c, _)| id_cursor(c.id), |(c, r)| ClaimOut::public(c, r.as_ref(), vec![]))))
+    Ok(HttpResponse::Ok().json(Paged::of(
+        rows,
+        page.limit,
+        |(c, _)| id_cursor(c.id),
+        |(c, r)| ClaimOut::public(c, r.as_ref(), vec![]),
+    )))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -239,7 +244,10 @@ pub async fn history(
     if let Some(page) = state.cache.immutable(&key) {
         return Ok(HttpResponse::Ok().content_type("application/json").body(page.body.clone()));
     }
-    let entries = with_read(&state, &req, Fresh::Reader, move |conn| store::history::claim_history(conn, id, after, limit)).await?;
+    let entries = with_read(&state, &req, Fresh::Reader, move |conn| {
+        store::history::claim_history(conn, id, after, limit)
+    })
+    .await?;
     let full = entries.len() as i64 == limit;
     let body = actix_web::web::Bytes::from(
         serde_json::to_vec(&Paged::of(entries, limit, |e| seq_cursor(e.seq), |e| e)).map_err(AppError::internal)?,

@@ -41,7 +41,9 @@ pub fn requested(req: &ServiceRequest) -> Result<Option<i64>, AppError> {
         }
     }
     if let Some(header) = req.headers().get(&LOG_SEQ) {
-        let text = header.to_str().map_err(|_| AppError::field("Log-Seq", "a log position (a whole number ≥ 0)"))?;
+        let text = header
+            .to_str()
+            .map_err(|_| AppError::field("Log-Seq", "a log position (a whole number ≥ 0)"))?;
         wanted = wanted.max(Some(position(text, "Log-Seq")?));
     }
     Ok(wanted)

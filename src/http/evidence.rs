@@ -4,11 +4,11 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use uuid::Uuid;
 
 use super::json::JsonBody;
+use super::problem::Problem;
 use super::write::{changed, created, etag, post, required_if_match, write};
 use super::{Allow, AppState, as_actor};
-use crate::http::Bearer;
 use crate::error::AppResult;
-use super::problem::Problem;
+use crate::http::Bearer;
 use crate::model::Role;
 use crate::model::evidence::{EvidenceInput, EvidenceOut, EvidencePatch, EvidencePatchInput, NewEvidence};
 use crate::store;
@@ -90,7 +90,10 @@ pub async fn update(
     let expected = required_if_match(&req)?;
     let (patch, reason) = EvidencePatch::parse(body.value)?;
     write(&state, bearer, Allow::AnyOf(&[Role::Editor]), move |conn, actor| {
-        changed(store::evidence::update(conn, actor, id, expected, &patch, reason.as_deref())?, EvidenceOut::from)
+        changed(
+            store::evidence::update(conn, actor, id, expected, &patch, reason.as_deref())?,
+            EvidenceOut::from,
+        )
     })
     .await
 }

@@ -12,19 +12,19 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::paging::Paged;
+use super::problem::Problem;
 use super::{AppState, Fresh, with_read};
 use crate::all_fields;
 use crate::error::{AppError, AppResult};
-use super::problem::Problem;
 use crate::model::digest::sha256;
 use crate::model::factcheck::{ClaimReview, FactCheckFilter, FactCheckOut, FeedItem, FeedPage};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 
 use super::cache::{CachedFactCheck, CachedPage};
-use actix_web::web::Bytes;
 use crate::model::paging::{self, FeedCursor, ListCursor};
 use crate::store;
+use actix_web::web::Bytes;
 
 pub const JSON_LD: &str = "application/ld+json";
 const JSON: &str = "application/json";
@@ -56,9 +56,9 @@ pub fn preflight(cfg: &mut web::ServiceConfig) {
             "/v1/log/proof/{rest:.*}",
             "/v1/revisions/{seq}/tlog-proof",
         ])
-            .guard(guard::Options())
-            .wrap(public_cors())
-            .to(|| async { HttpResponse::NoContent().insert_header((header::ALLOW, "GET, OPTIONS")).finish() }),
+        .guard(guard::Options())
+        .wrap(public_cors())
+        .to(|| async { HttpResponse::NoContent().insert_header((header::ALLOW, "GET, OPTIONS")).finish() }),
     );
 }
 
@@ -133,7 +133,10 @@ pub(super) async fn public_factcheck(state: &web::Data<AppState>, req: &HttpRequ
 /// A claim that is not public: 301 to the claim it was merged into, with
 /// `merged_into` in the body; otherwise the 404.
 async fn moved_or(state: &web::Data<AppState>, req: &HttpRequest, claim_id: Uuid, detail: String) -> AppResult<HttpResponse> {
-    let into = with_read(state, req, Fresh::Applied, move |conn| store::factchecks::merged_into(conn, claim_id)).await?;
+    let into = with_read(state, req, Fresh::Applied, move |conn| {
+        store::factchecks::merged_into(conn, claim_id)
+    })
+    .await?;
     match into {
         Some(into) => Ok(HttpResponse::MovedPermanently()
             .insert_header((header::LOCATION, req.path().replacen(&claim_id.to_string(), &into.to_string(), 1)))
@@ -245,7 +248,10 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest, params: web::Que
     let (limit, after) = all_fields!(limit, after)?;
     let key = format!("list {filter:?} {after:?} {limit}");
     let page = page(&state, key, "fl", || async {
-        let page = with_read(&state, &req, Fresh::Applied, move |conn| store::factchecks::list(conn, &filter, after, limit)).await?;
+        let page = with_read(&state, &req, Fresh::Applied, move |conn| {
+            store::factchecks::list(conn, &filter, after, limit)
+        })
+        .await?;
         json_bytes(&Paged {
             items: page.items.into_iter().map(raw).collect::<AppResult<Vec<_>>>()?,
             next_cursor: page.next.map(|c| c.token()),
@@ -296,7 +302,10 @@ pub async fn feed(state: web::Data<AppState>, req: HttpRequest, params: web::Que
     let (after, limit) = all_fields!(after, limit)?;
     let after = after.map_or(0, |c| c.0);
     let page = page(&state, format!("feed {after} {limit}"), "ff", || async {
-        let changes = with_read(&state, &req, Fresh::Applied, move |conn| store::factchecks::feed(conn, after, limit)).await?;
+        let changes = with_read(&state, &req, Fresh::Applied, move |conn| {
+            store::factchecks::feed(conn, after, limit)
+        })
+        .await?;
         json_bytes(&FeedPage {
             items: changes
                 .entries
@@ -355,7 +364,9 @@ pub async fn read(state: web::Data<AppState>, req: HttpRequest, claim_id: web::P
 /// that the fact check's revisions are in the signed log is (the JSON also
 /// names it in `log.proof`; a ClaimReview has no field for it).
 fn with_proof_link(mut response: HttpResponse, claim_id: Uuid) -> HttpResponse {
-    if let Ok(v) = header::HeaderValue::from_str(&format!("</v1/factchecks/{claim_id}/proof>; rel=\"describedby\"; type=\"application/json\"")) {
+    if let Ok(v) = header::HeaderValue::from_str(&format!(
+        "</v1/factchecks/{claim_id}/proof>; rel=\"describedby\"; type=\"application/json\""
+    )) {
         response.headers_mut().insert(header::LINK, v);
     }
     response
@@ -383,6 +394,8 @@ pub async fn claim_review(state: web::Data<AppState>, req: HttpRequest, claim_id
 }
 
 fn claim_review_response(req: &HttpRequest, state: &AppState, f: &CachedFactCheck, negotiated: bool) -> AppResult<HttpResponse> {
-    let response = cacheable(req, state, format!("\"cr-{}\"", f.seq), JSON_LD, negotiated, || Ok(f.claimreview.clone()))?;
+    let response = cacheable(req, state, format!("\"cr-{}\"", f.seq), JSON_LD, negotiated, || {
+        Ok(f.claimreview.clone())
+    })?;
     Ok(with_proof_link(response, f.factcheck.claim.id))
 }

@@ -25,7 +25,9 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     with_conn(&state, crate::store::log::check_ready).await?;
     if let Some(why) = state.tlog.refusal() {
-        return Err(AppError::Unavailable(format!("degraded: the log refuses to sign a checkpoint: {why}")));
+        return Err(AppError::Unavailable(format!(
+            "degraded: the log refuses to sign a checkpoint: {why}"
+        )));
     }
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))
 }

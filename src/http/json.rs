@@ -85,7 +85,10 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T
         Box::pin(async move {
             let bytes = bytes.await?;
             if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Ok(OptionalJsonBody(JsonBody { value: T::default(), raw: bytes }));
+                return Ok(OptionalJsonBody(JsonBody {
+                    value: T::default(),
+                    raw: bytes,
+                }));
             }
             if !json {
                 return Err(unsupported());

@@ -5,11 +5,11 @@ use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::problem::Problem;
 use super::revisions::AUDITORS;
 use super::{AppState, as_actor};
-use crate::http::Bearer;
 use crate::error::{AppError, AppResult};
-use super::problem::Problem;
+use crate::http::Bearer;
 use crate::model::RevisionRecord;
 use crate::store;
 use crate::store::log::{LogHead, VerifyReport};
@@ -68,7 +68,10 @@ pub async fn verify(state: web::Data<AppState>, bearer: Bearer, params: web::Que
     if from < 1 || to.is_some_and(|t| t < from) {
         return Err(AppError::field("from_seq", "from_seq must be ≥ 1 and not after to_seq"));
     }
-    let report = as_actor(&state, bearer, AUDITORS, move |conn, _| store::log::verify(conn, from, to, |_, _| {})).await?;
+    let report = as_actor(&state, bearer, AUDITORS, move |conn, _| {
+        store::log::verify(conn, from, to, |_, _| {})
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

@@ -136,20 +136,33 @@ pub struct MergeInput {
     tag = "claims"
 )]
 #[post("/v1/claims/{id}/merge")]
-pub async fn merge(state: web::Data<AppState>, req: HttpRequest, bearer: Bearer, id: web::Path<Uuid>, body: JsonBody<MergeInput>) -> AppResult<HttpResponse> {
+pub async fn merge(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    bearer: Bearer,
+    id: web::Path<Uuid>,
+    body: JsonBody<MergeInput>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let expected = required_if_match(&req)?;
     let into = body.value.into;
     let reason = fields::text("reason", &body.value.reason, 1, 2000).map_err(|e| AppError::invalid(vec![e]))?;
-    post(&state, &req, bearer, Allow::AnyOf(&[Role::Editor]), &body.raw, move |conn, actor| {
-        let family = store::claims::merge::merge(conn, actor, id, into, expected, &reason)?;
-        let version = family.value.claim.version;
-        stored(
-            actix_web::http::StatusCode::OK,
-            None,
-            version,
-            family.map(|f| ClaimOut::staff(f.claim, f.claimant.as_ref(), f.appearances, f.evidence, f.verdicts)),
-        )
-    })
+    post(
+        &state,
+        &req,
+        bearer,
+        Allow::AnyOf(&[Role::Editor]),
+        &body.raw,
+        move |conn, actor| {
+            let family = store::claims::merge::merge(conn, actor, id, into, expected, &reason)?;
+            let version = family.value.claim.version;
+            stored(
+                actix_web::http::StatusCode::OK,
+                None,
+                version,
+                family.map(|f| ClaimOut::staff(f.claim, f.claimant.as_ref(), f.appearances, f.evidence, f.verdicts)),
+            )
+        },
+    )
     .await
 }

@@ -92,29 +92,81 @@ impl Metrics {
             registry.register(name, help, g.clone());
             g
         };
-        let applied_seq = gauge(&mut registry, "log_applied_seq", "The newest log position this server's listener has applied");
-        let listener_live = gauge(&mut registry, "log_listener_live", "1 while the log listener is connected and caches may be used");
-        let notice_lag_ms = gauge(&mut registry, "log_notice_lag_ms", "Milliseconds from the last batch's sequencing to its notice here");
+        let applied_seq = gauge(
+            &mut registry,
+            "log_applied_seq",
+            "The newest log position this server's listener has applied",
+        );
+        let listener_live = gauge(
+            &mut registry,
+            "log_listener_live",
+            "1 while the log listener is connected and caches may be used",
+        );
+        let notice_lag_ms = gauge(
+            &mut registry,
+            "log_notice_lag_ms",
+            "Milliseconds from the last batch's sequencing to its notice here",
+        );
         let cache_entries = gauge(&mut registry, "cache_entries", "Public reads held in memory");
         let cache_bytes = gauge(&mut registry, "cache_bytes", "Bytes of public reads held in memory (approximate)");
         let reads = Family::<RouteTarget, Counter>::default();
-        registry.register("reads", "Public and audit reads by where they were answered (primary or replica)", reads.clone());
-        let replica_lag_ms = gauge(&mut registry, "replica_lag_ms", "How far the read replica is behind this server, ms");
-        let replica_replayed_seq = gauge(&mut registry, "replica_replayed_seq", "The log position the read replica has replayed (-1: down)");
-        let tlog_checkpoint_size = gauge(&mut registry, "tlog_checkpoint_size", "Tree size of the newest checkpoint this server signed");
-        let tlog_checkpoints_signed = gauge(&mut registry, "tlog_checkpoints_signed", "Checkpoints this server has signed since it started");
-        let tlog_signing_refusals = gauge(&mut registry, "tlog_signing_refusals", "Times this server refused to sign a checkpoint (the tree did not extend the last one)");
+        registry.register(
+            "reads",
+            "Public and audit reads by where they were answered (primary or replica)",
+            reads.clone(),
+        );
+        let replica_lag_ms = gauge(
+            &mut registry,
+            "replica_lag_ms",
+            "How far the read replica is behind this server, ms",
+        );
+        let replica_replayed_seq = gauge(
+            &mut registry,
+            "replica_replayed_seq",
+            "The log position the read replica has replayed (-1: down)",
+        );
+        let tlog_checkpoint_size = gauge(
+            &mut registry,
+            "tlog_checkpoint_size",
+            "Tree size of the newest checkpoint this server signed",
+        );
+        let tlog_checkpoints_signed = gauge(
+            &mut registry,
+            "tlog_checkpoints_signed",
+            "Checkpoints this server has signed since it started",
+        );
+        let tlog_signing_refusals = gauge(
+            &mut registry,
+            "tlog_signing_refusals",
+            "Times this server refused to sign a checkpoint (the tree did not extend the last one)",
+        );
         let tlog_signing_refused = gauge(&mut registry, "tlog_signing_refused", "1 while the log refuses to sign");
         let webhook_queue = Family::<WebhookLabels, Gauge<i64, AtomicI64>>::default();
-        registry.register("webhook_queue_depth", "Feed items waiting for each active webhook subscription", webhook_queue.clone());
+        registry.register(
+            "webhook_queue_depth",
+            "Feed items waiting for each active webhook subscription",
+            webhook_queue.clone(),
+        );
         let webhook_attempts = Family::<WebhookLabels, Gauge<i64, AtomicI64>>::default();
-        registry.register("webhook_attempts", "Delivery attempts recorded for each active webhook subscription", webhook_attempts.clone());
+        registry.register(
+            "webhook_attempts",
+            "Delivery attempts recorded for each active webhook subscription",
+            webhook_attempts.clone(),
+        );
         let webhook_failures = Family::<WebhookLabels, Gauge<i64, AtomicI64>>::default();
-        registry.register("webhook_failures", "Failed delivery attempts recorded for each active webhook subscription", webhook_failures.clone());
+        registry.register(
+            "webhook_failures",
+            "Failed delivery attempts recorded for each active webhook subscription",
+            webhook_failures.clone(),
+        );
         let stream_clients = gauge(&mut registry, "stream_clients", "Open Server-Sent Events streams on this server");
         registry.register("cache_hits", "Public reads answered from memory", cache.hits.clone());
         registry.register("cache_misses", "Public reads that went to the database", cache.misses.clone());
-        registry.register("cache_invalidations", "Cached public reads dropped because the log changed them", cache.invalidations.clone());
+        registry.register(
+            "cache_invalidations",
+            "Cached public reads dropped because the log changed them",
+            cache.invalidations.clone(),
+        );
         registry.register("cache_evictions", "Cached public reads dropped for memory", cache.evictions.clone());
         crate::store::sequencer::register_metrics(&mut registry);
         max.set(pool_max as i64);

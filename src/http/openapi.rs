@@ -126,7 +126,10 @@ fn method_not_allowed(req: &HttpRequest, allowed: &[Method]) -> AppError {
 /// of the shared headers, and links from each create to its follow-ups.
 pub fn contract(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     for (path, item) in api.paths.paths.iter_mut() {
-        for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
+        for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
+            .into_iter()
+            .flatten()
+        {
             shared_rules(path, op);
         }
     }
@@ -171,7 +174,9 @@ fn shared_rules(path: &str, op: &mut utoipa::openapi::path::Operation) {
         let RefOr::T(p) = p else { continue };
         match p.name.as_str() {
             "Idempotency-Key" => {
-                p.schema = Some(typed(json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY_PATTERN})));
+                p.schema = Some(typed(
+                    json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY_PATTERN}),
+                ));
             }
             "If-Match" => {
                 // Not `required` in OpenAPI's sense (a request without it is
@@ -223,7 +228,10 @@ fn shared_rules(path: &str, op: &mut utoipa::openapi::path::Operation) {
             r.content = typed(json!({crate::http::problem::PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}));
             let retry = json!({"description": "seconds to wait before retrying", "schema": {"type": "integer"}});
             match code {
-                401 => r.headers = typed(json!({"WWW-Authenticate": {"description": "Bearer realm=\"claimledger\"", "schema": {"type": "string"}}})),
+                401 => {
+                    r.headers =
+                        typed(json!({"WWW-Authenticate": {"description": "Bearer realm=\"claimledger\"", "schema": {"type": "string"}}}))
+                }
                 429 | 503 => r.headers = typed(json!({"Retry-After": retry})),
                 _ => {}
             }
@@ -266,13 +274,15 @@ fn describe(code: u16) -> String {
 fn follow_ups(operation: &str) -> Option<(&'static str, serde_json::Value)> {
     use serde_json::json;
     let id = |op: &str| json!({"operationId": op, "parameters": {"id": "$response.body#/id"}});
-    let guarded = |op: &str| {
-        json!({"operationId": op, "parameters": {"id": "$response.body#/id", "header.If-Match": "$response.header.ETag"}})
-    };
+    let guarded =
+        |op: &str| json!({"operationId": op, "parameters": {"id": "$response.body#/id", "header.If-Match": "$response.header.ETag"}});
     let claim_id = |op: &str| json!({"operationId": op, "parameters": {"claim_id": "$response.body#/claim_id"}});
     let links = match operation {
         "createArticle" => ("201", json!({"GetArticle": id("getArticle")})),
-        "createClaimant" => ("201", json!({"GetClaimant": id("getClaimant"), "UpdateClaimant": guarded("updateClaimant")})),
+        "createClaimant" => (
+            "201",
+            json!({"GetClaimant": id("getClaimant"), "UpdateClaimant": guarded("updateClaimant")}),
+        ),
         "createClaim" => (
             "201",
             json!({
@@ -285,12 +295,18 @@ fn follow_ups(operation: &str) -> Option<(&'static str, serde_json::Value)> {
                 "GetFactCheck": json!({"operationId": "getFactCheck", "parameters": {"claim_id": "$response.body#/id"}}),
             }),
         ),
-        "createEvidence" => ("201", json!({"GetEvidence": id("getEvidence"), "UpdateEvidence": guarded("updateEvidence")})),
+        "createEvidence" => (
+            "201",
+            json!({"GetEvidence": id("getEvidence"), "UpdateEvidence": guarded("updateEvidence")}),
+        ),
         "createVerdict" => (
             "201",
             json!({"GetVerdict": id("getVerdict"), "UpdateVerdict": guarded("updateVerdict"), "SubmitVerdict": guarded("submitVerdict")}),
         ),
-        "submitVerdict" => ("200", json!({"PublishVerdict": guarded("publishVerdict"), "RejectVerdict": guarded("rejectVerdict")})),
+        "submitVerdict" => (
+            "200",
+            json!({"PublishVerdict": guarded("publishVerdict"), "RejectVerdict": guarded("rejectVerdict")}),
+        ),
         "publishVerdict" => (
             "200",
             json!({

@@ -45,12 +45,14 @@ pub struct InclusionView {
 pub async fn inclusion(state: web::Data<AppState>, params: web::Query<InclusionParams>) -> AppResult<HttpResponse> {
     let InclusionParams { seq, size } = params.into_inner();
     let p = with_conn(&state, move |conn| store::proofs::inclusion(conn, seq, size)).await?;
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, IMMUTABLE)).json(InclusionView {
-        seq: p.seq,
-        leaf_index: p.leaf_index,
-        tree_size: p.tree_size,
-        hashes: p.hashes.iter().map(|h| h.to_base64()).collect(),
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, IMMUTABLE))
+        .json(InclusionView {
+            seq: p.seq,
+            leaf_index: p.leaf_index,
+            tree_size: p.tree_size,
+            hashes: p.hashes.iter().map(|h| h.to_base64()).collect(),
+        }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -76,11 +78,13 @@ pub struct ConsistencyView {
 pub async fn consistency(state: web::Data<AppState>, params: web::Query<ConsistencyParams>) -> AppResult<HttpResponse> {
     let ConsistencyParams { from, to } = params.into_inner();
     let hashes = with_conn(&state, move |conn| store::proofs::consistency(conn, from, to)).await?;
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, IMMUTABLE)).json(ConsistencyView {
-        from,
-        to,
-        hashes: hashes.iter().map(|h| h.to_base64()).collect(),
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, IMMUTABLE))
+        .json(ConsistencyView {
+            from,
+            to,
+            hashes: hashes.iter().map(|h| h.to_base64()).collect(),
+        }))
 }
 
 /// Revision `seq` as a C2SP tlog-proof file (index, inclusion proof, the
@@ -156,7 +160,10 @@ pub async fn factcheck(state: web::Data<AppState>, claim_id: web::Path<uuid::Uui
     let claim_id = claim_id.into_inner();
     let key_name = state.log_key.name().to_string();
     let quorum = state.config.log.witness_quorum;
-    let proof = with_conn(&state, move |conn| store::proofs::factcheck_proof(conn, claim_id, &key_name, quorum)).await?;
+    let proof = with_conn(&state, move |conn| {
+        store::proofs::factcheck_proof(conn, claim_id, &key_name, quorum)
+    })
+    .await?;
     let revisions = proof
         .revisions
         .into_iter()

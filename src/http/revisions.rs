@@ -5,14 +5,14 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::paging::{PageParams, Paged, seq_cursor};
-use super::{Allow, AppState, as_actor_read};
-use actix_web::HttpRequest;
-use crate::http::Bearer;
-use crate::error::{AppResult, FieldError};
 use super::problem::Problem;
+use super::{Allow, AppState, as_actor_read};
+use crate::error::{AppResult, FieldError};
+use crate::http::Bearer;
 use crate::model::fields;
 use crate::model::{Action, EntityKind, RevisionRecord, Role};
 use crate::store::revisions::{self, RevisionFilter};
+use actix_web::HttpRequest;
 
 pub const AUDITORS: Allow = Allow::AnyOf(&[Role::Auditor, Role::Admin]);
 
@@ -45,7 +45,12 @@ pub struct RevisionParams {
     tag = "audit"
 )]
 #[get("/v1/revisions")]
-pub async fn list(state: web::Data<AppState>, req: HttpRequest, bearer: Bearer, params: web::Query<RevisionParams>) -> AppResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    bearer: Bearer,
+    params: web::Query<RevisionParams>,
+) -> AppResult<HttpResponse> {
     let p = params.into_inner();
     let entity_kind = p
         .entity_kind

@@ -50,7 +50,11 @@ fn frame(e: FeedEntry) -> AppResult<Frame> {
         cursor: FeedCursor(e.seq).token(),
         change: e.change,
         claim_id: e.claim_id,
-        factcheck: e.factcheck.map(serde_json::value::RawValue::from_string).transpose().map_err(AppError::internal)?,
+        factcheck: e
+            .factcheck
+            .map(serde_json::value::RawValue::from_string)
+            .transpose()
+            .map_err(AppError::internal)?,
         merged_into: e.merged_into,
     };
     let data = serde_json::to_string(&item).map_err(AppError::internal)?;
@@ -93,7 +97,10 @@ impl StreamHub {
         let thread = std::thread::Builder::new()
             .name("stream-hub".into())
             .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a tokio runtime");
                 runtime.block_on(h.follow(pool, wake, stop));
             })
             .expect("spawn the stream hub");
@@ -206,7 +213,10 @@ pub async fn stream(state: web::Data<AppState>, req: HttpRequest, params: web::Q
             tracing::debug!(error = %e, "a stream ended");
         }
     });
-    let body = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, actix_web::Error>(b), rx)) });
+    let body = futures_util::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, actix_web::Error>(b), rx)) },
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -230,9 +240,17 @@ async fn catch_up(pool: &PgPool, sent: &mut i64, tx: &mpsc::Sender<Bytes>) -> Ap
     }
 }
 
-async fn forward(pool: PgPool, mut live: broadcast::Receiver<Arc<Frame>>, after: i64, tx: mpsc::Sender<Bytes>, heartbeat: Duration) -> AppResult<()> {
+async fn forward(
+    pool: PgPool,
+    mut live: broadcast::Receiver<Arc<Frame>>,
+    after: i64,
+    tx: mpsc::Sender<Bytes>,
+    heartbeat: Duration,
+) -> AppResult<()> {
     let gone = || AppError::internal("the client left");
-    tx.send(Bytes::from_static(b": connected\nretry: 2000\n\n")).await.map_err(|_| gone())?;
+    tx.send(Bytes::from_static(b": connected\nretry: 2000\n\n"))
+        .await
+        .map_err(|_| gone())?;
     let mut sent = after;
     catch_up(&pool, &mut sent, &tx).await?;
     loop {

@@ -10,8 +10,8 @@ use super::problem::Problem;
 use super::{AppState, with_conn};
 use crate::error::{AppError, AppResult};
 use crate::store;
-use crate::tlog::tile::{TILE_WIDTH, parse_tile_path};
 use crate::tlog::TilePath;
+use crate::tlog::tile::{TILE_WIDTH, parse_tile_path};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const PARTIAL: &str = "public, max-age=1";

@@ -6,11 +6,11 @@ use diesel::pg::PgConnection;
 use uuid::Uuid;
 
 use super::json::{JsonBody, OptionalJsonBody};
+use super::problem::Problem;
 use super::write::{changed, created, etag, if_match, post, required_if_match, write};
 use super::{Allow, AppState, as_actor};
-use crate::http::Bearer;
 use crate::error::{AppError, AppResult};
-use super::problem::Problem;
+use crate::http::Bearer;
 use crate::model::fields;
 use crate::model::verdict::{NewVerdict, TransitionInput, VerdictInput, VerdictOut, VerdictPatch, VerdictPatchInput};
 use crate::model::{Actor, Role, Verdict};
@@ -92,7 +92,10 @@ pub async fn update(
     let expected = required_if_match(&req)?;
     let (patch, reason) = VerdictPatch::parse(body.value)?;
     write(&state, bearer, Allow::AnyOf(&[Role::Editor]), move |conn, actor| {
-        changed(store::verdicts::update_draft(conn, actor, id, expected, &patch, reason.as_deref())?, VerdictOut::from)
+        changed(
+            store::verdicts::update_draft(conn, actor, id, expected, &patch, reason.as_deref())?,
+            VerdictOut::from,
+        )
     })
     .await
 }

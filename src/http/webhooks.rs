@@ -80,7 +80,9 @@ pub async fn list(state: web::Data<AppState>, bearer: Bearer, params: web::Query
 pub async fn read(state: web::Data<AppState>, bearer: Bearer, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let w = as_actor(&state, bearer, ADMIN, move |conn, _| store::webhooks::get(conn, id)).await?;
-    Ok(HttpResponse::Ok().insert_header(("etag", etag(w.version))).json(WebhookOut::from(w)))
+    Ok(HttpResponse::Ok()
+        .insert_header(("etag", etag(w.version)))
+        .json(WebhookOut::from(w)))
 }
 
 /// Pause (`{"status": "paused"}`), resume (`{"status": "active"}`, also
@@ -110,7 +112,10 @@ pub async fn update(
     let expected = required_if_match(&req)?;
     let (patch, reason) = WebhookPatch::parse(body.value, state.config.webhooks.allow_private)?;
     write(&state, bearer, ADMIN, move |conn, actor| {
-        changed(store::webhooks::update(conn, actor, id, expected, &patch, reason.as_deref())?, WebhookOut::from)
+        changed(
+            store::webhooks::update(conn, actor, id, expected, &patch, reason.as_deref())?,
+            WebhookOut::from,
+        )
     })
     .await
 }
@@ -169,12 +174,20 @@ pub async fn remove(
     tag = "push"
 )]
 #[post("/v1/webhooks/{id}/rotate-secret")]
-pub async fn rotate_secret(state: web::Data<AppState>, bearer: Bearer, id: web::Path<Uuid>, body: OptionalJsonBody<ReasonInput>) -> AppResult<HttpResponse> {
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    id: web::Path<Uuid>,
+    body: OptionalJsonBody<ReasonInput>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let reason = fields::reason(body.0.value.reason.as_deref()).map_err(|e| AppError::invalid(vec![e]))?;
     let grace = state.config.webhooks.secret_grace;
     write(&state, bearer, ADMIN, move |conn, actor| {
-        changed(store::webhooks::rotate_secret(conn, actor, id, grace, reason.as_deref())?, with_secret)
+        changed(
+            store::webhooks::rotate_secret(conn, actor, id, grace, reason.as_deref())?,
+            with_secret,
+        )
     })
     .await
 }
@@ -252,7 +265,12 @@ pub struct ReplayResult {
     tag = "push"
 )]
 #[post("/v1/webhooks/{id}/replay")]
-pub async fn replay(state: web::Data<AppState>, bearer: Bearer, id: web::Path<Uuid>, params: web::Query<ReplayParams>) -> AppResult<HttpResponse> {
+pub async fn replay(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    id: web::Path<Uuid>,
+    params: web::Query<ReplayParams>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let from = FeedCursor::parse(&params.from_cursor)
         .map_err(|e| AppError::field("from_cursor", e.message))?
@@ -276,7 +294,12 @@ pub async fn replay(state: web::Data<AppState>, bearer: Bearer, id: web::Path<Uu
     tag = "push"
 )]
 #[get("/v1/webhooks/{id}/deliveries")]
-pub async fn deliveries(state: web::Data<AppState>, bearer: Bearer, id: web::Path<Uuid>, params: web::Query<PageParams>) -> AppResult<HttpResponse> {
+pub async fn deliveries(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    id: web::Path<Uuid>,
+    params: web::Query<PageParams>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let limit = crate::model::paging::limit(params.limit, 20);
     let before = params.cursor.as_deref().map(SeqCursor::parse).transpose();

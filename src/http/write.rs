@@ -35,16 +35,25 @@ pub fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
     }
     // Exactly what the document's pattern says (`IF_MATCH_PATTERN`):
     // `"N"`, `W/"N"` or a bare `N`, at most nine digits.
-    let quoted = text.strip_prefix("W/").unwrap_or(text).strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+    let quoted = text
+        .strip_prefix("W/")
+        .unwrap_or(text)
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'));
     let digits = match quoted {
         Some(d) => d,
         None if !text.starts_with("W/") => text,
         None => "",
     };
     if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::BadRequest(format!("If-Match must be * or an ETag this server sent, such as \"3\"; got {text}")));
+        return Err(AppError::BadRequest(format!(
+            "If-Match must be * or an ETag this server sent, such as \"3\"; got {text}"
+        )));
     }
-    digits.parse::<i32>().map(Some).map_err(|_| AppError::BadRequest(format!("If-Match must be an ETag this server sent; got {text}")))
+    digits
+        .parse::<i32>()
+        .map(Some)
+        .map_err(|_| AppError::BadRequest(format!("If-Match must be an ETag this server sent; got {text}")))
 }
 
 /// Updates need If-Match: 428 without it.
@@ -72,7 +81,11 @@ fn idempotency_key(req: &HttpRequest) -> AppResult<Option<String>> {
 
 /// A write's 201 Created: the new entity's view, where it lives, the
 /// version its ETag names, and the revisions it waits for.
-pub fn created<T: Recorded, V: Serialize>(c: Committed<T>, location: impl FnOnce(Uuid) -> String, view: impl FnOnce(T) -> V) -> AppResult<StoredResponse> {
+pub fn created<T: Recorded, V: Serialize>(
+    c: Committed<T>,
+    location: impl FnOnce(Uuid) -> String,
+    view: impl FnOnce(T) -> V,
+) -> AppResult<StoredResponse> {
     let (id, version) = (c.value.id(), c.value.version());
     stored(StatusCode::CREATED, Some(location(id)), version, c.map(view))
 }
@@ -134,7 +147,10 @@ async fn sequenced(state: &web::Data<AppState>, pending: PendingGroup) -> AppRes
         }
         // A replay or a lost notice: look again when the log next moves.
         let head = state.log.head();
-        state.log.reached(head + 1, deadline.saturating_duration_since(tokio::time::Instant::now())).await;
+        state
+            .log
+            .reached(head + 1, deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await;
     }
 }
 
@@ -165,7 +181,14 @@ where
 /// A POST: runs `write` as the authenticated actor, once per Idempotency-Key
 /// when the client sends one (`body` is fingerprinted only then), and
 /// answers once its revisions are sequenced.
-pub async fn post<F>(state: &web::Data<AppState>, req: &HttpRequest, bearer: Bearer, allow: Allow, body: &[u8], write: F) -> AppResult<HttpResponse>
+pub async fn post<F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    bearer: Bearer,
+    allow: Allow,
+    body: &[u8],
+    write: F,
+) -> AppResult<HttpResponse>
 where
     F: FnOnce(&mut PgConnection, &Actor) -> AppResult<StoredResponse> + Send + 'static,
 {

@@ -104,7 +104,9 @@ struct Drawn {
 pub fn append(conn: &mut PgConnection, revs: &[NewRevision]) -> AppResult<Option<PendingGroup>> {
     require_transaction(conn, "ledger::append")?;
     let Some(last) = revs.last() else { return Ok(None) };
-    let grp = Sql::fixed("SELECT nextval('pending_groups') AS grp", vec![]).get_result::<Drawn>(conn)?.grp;
+    let grp = Sql::fixed("SELECT nextval('pending_groups') AS grp", vec![])
+        .get_result::<Drawn>(conn)?
+        .grp;
     let rows: Vec<PendingRow> = revs.iter().enumerate().map(|(i, r)| pending_row(grp, i, r)).collect();
     if rows.len() == 1 {
         diesel::insert_into(pending_revisions::table).values(&rows[0]).execute(conn)?;
@@ -128,7 +130,9 @@ const BULK_ROWS: usize = 5_000;
 pub fn append_batch(conn: &mut PgConnection, revs: &[NewRevision]) -> AppResult<Option<PendingGroup>> {
     require_transaction(conn, "ledger::append_batch")?;
     let Some(last) = revs.last() else { return Ok(None) };
-    let grp = Sql::fixed("SELECT nextval('pending_groups') AS grp", vec![]).get_result::<Drawn>(conn)?.grp;
+    let grp = Sql::fixed("SELECT nextval('pending_groups') AS grp", vec![])
+        .get_result::<Drawn>(conn)?
+        .grp;
     std::thread::scope(|scope| -> AppResult<()> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<PendingRow>>(2);
         scope.spawn(move || {

@@ -4,8 +4,8 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-pub use crate::model::digest::Hash;
 use crate::model::canonical;
+pub use crate::model::digest::Hash;
 use crate::model::digest::{sha256, sha256_concat};
 
 /// The chain hash before seq 1.
@@ -35,7 +35,6 @@ pub struct EntryHead<'a> {
     pub actor_id: Uuid,
     pub reason: Option<&'a str>,
 }
-
 
 impl Entry<'_> {
     /// JCS(entry), written field by field: the keys are fixed and already in

@@ -47,7 +47,8 @@ pub fn load_tiles(conn: &mut PgConnection, tiles: &[TileId]) -> AppResult<TileSe
     )
     .load(conn)?;
     for row in rows {
-        set.insert(row.level as u8, row.idx as u64, row.hashes).map_err(AppError::internal)?;
+        set.insert(row.level as u8, row.idx as u64, row.hashes)
+            .map_err(AppError::internal)?;
     }
     Ok(set)
 }
@@ -61,7 +62,10 @@ pub fn tile_bytes(conn: &mut PgConnection, id: TileId) -> AppResult<Option<Vec<u
     )
     .load(conn)?;
     let want = usize::from(id.width) * 32;
-    Ok(rows.into_iter().next().and_then(|r| (r.hashes.len() >= want).then(|| r.hashes[..want].to_vec())))
+    Ok(rows
+        .into_iter()
+        .next()
+        .and_then(|r| (r.hashes.len() >= want).then(|| r.hashes[..want].to_vec())))
 }
 
 /// The entry hashes (leaf data) of seqs `after < seq ≤ upto`, in order.
@@ -82,7 +86,8 @@ pub fn frontier(conn: &mut PgConnection, size: u64) -> AppResult<Frontier> {
 /// The root of the stored tree of `size` leaves (any size up to the stored one).
 pub fn root_at(conn: &mut PgConnection, size: u64) -> AppResult<Hash> {
     let tiles = load_tiles(conn, &tile::tiles_for_tree_hash(size))?;
-    crate::tlog::merkle::tree_hash(size, &tiles).map_err(|e| AppError::internal(format!("the stored tree of size {size} is unreadable: {e}")))
+    crate::tlog::merkle::tree_hash(size, &tiles)
+        .map_err(|e| AppError::internal(format!("the stored tree of size {size} is unreadable: {e}")))
 }
 
 /// Appends leaves (entry hashes of seqs `size+1 ..`) to the stored tree and
@@ -92,7 +97,10 @@ fn append(conn: &mut PgConnection, size: u64, leaves: &[&[u8]]) -> AppResult<u64
         return Ok(size);
     }
     if let Some(bad) = leaves.iter().find(|l| l.len() != 32) {
-        return Err(AppError::internal(format!("a leaf is {} bytes, not a 32-byte entry hash", bad.len())));
+        return Err(AppError::internal(format!(
+            "a leaf is {} bytes, not a 32-byte entry hash",
+            bad.len()
+        )));
     }
     let mut front = frontier(conn, size)?;
     let mut delta = TileDelta::new();
@@ -116,7 +124,11 @@ fn append(conn: &mut PgConnection, size: u64, leaves: &[&[u8]]) -> AppResult<u64
     )
     .execute(conn)?;
     if written != writes.len() {
-        return Err(AppError::internal(format!("the tree's tiles did not take {} of {} writes", writes.len() - written, writes.len())));
+        return Err(AppError::internal(format!(
+            "the tree's tiles did not take {} of {} writes",
+            writes.len() - written,
+            writes.len()
+        )));
     }
     let new_size = front.size();
     Sql::fixed("UPDATE log_derived SET tree_size = $1", vec![Param::BigInt(new_size as i64)]).execute(conn)?;
@@ -136,7 +148,10 @@ pub fn integrate(conn: &mut PgConnection, batch: &[Revision]) -> AppResult<u64> 
         size = append(conn, size, &gap.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
     }
     if size as i64 != before {
-        return Err(AppError::internal(format!("the tree holds {size} leaves, but the batch starts at seq {}", first.seq)));
+        return Err(AppError::internal(format!(
+            "the tree holds {size} leaves, but the batch starts at seq {}",
+            first.seq
+        )));
     }
     let leaves: Vec<&[u8]> = batch.iter().map(|r| r.entry_hash.as_slice()).collect();
     append(conn, size, &leaves)

@@ -6,10 +6,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::hash::{Entry, GENESIS, Hash, chain_hash, entry_hash};
-use crate::model::format_timestamp;
 use super::{LogHead, head};
 use crate::db::schema::revisions;
 use crate::error::AppResult;
+use crate::model::format_timestamp;
 use crate::model::{Revision, RevisionRecord};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -6,8 +6,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::fields;
-use super::revision::text_enum;
 use super::quote::{QuoteQuery, TextPositionSelector, TextQuoteSelector, parse_query, selectors};
+use super::revision::text_enum;
 use crate::error::{AppError, AppResult};
 
 text_enum!(

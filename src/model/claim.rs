@@ -236,8 +236,10 @@ impl ClaimPatch {
             Patch::Value(v) => tags("tags", &v).map(Some),
         };
         let status = input.status.required("status").and_then(|v| {
-            v.map(|s| ClaimStatus::parse(&s).ok_or_else(|| FieldError::new("status", format!("expected one of {}", ClaimStatus::choices()))))
-                .transpose()
+            v.map(|s| {
+                ClaimStatus::parse(&s).ok_or_else(|| FieldError::new("status", format!("expected one of {}", ClaimStatus::choices())))
+            })
+            .transpose()
         });
         let reason = fields::reason(input.reason.as_deref());
         let (statement, claimant, claimed_on, claimed_on_precision, claimed_on_note, language, tags, status, reason) = all_fields!(

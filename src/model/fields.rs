@@ -133,7 +133,10 @@ pub fn rfc3339(field: &str, value: &str) -> Result<chrono::DateTime<Utc>, FieldE
         .map_err(|_| {
             FieldError::new(
                 field,
-                format!("expected an RFC 3339 time such as 2023-07-17T12:00:00Z, got '{}'", truncate(value, 40)),
+                format!(
+                    "expected an RFC 3339 time such as 2023-07-17T12:00:00Z, got '{}'",
+                    truncate(value, 40)
+                ),
             )
         })
 }

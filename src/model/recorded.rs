@@ -202,7 +202,10 @@ mod tests {
             "created_at": "2023-07-17T00:00:00Z", "updated_at": "2023-07-17T00:00:00Z"
         });
         let c: Claim = serde_json::from_value(old).unwrap();
-        assert_eq!((c.claimant_id, c.claimed_on_precision, c.merged_into), (None, DatePrecision::Unknown, None));
+        assert_eq!(
+            (c.claimant_id, c.claimed_on_precision, c.merged_into),
+            (None, DatePrecision::Unknown, None)
+        );
     }
 
     #[test]

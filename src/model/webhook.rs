@@ -134,11 +134,14 @@ impl WebhookFilter {
     pub fn matches(&self, factcheck: &serde_json::Value) -> bool {
         let claim = &factcheck["claim"];
         let text_eq = |want: &Option<String>, got: &serde_json::Value| {
-            want.as_ref().is_none_or(|w| got.as_str().is_some_and(|g| g.eq_ignore_ascii_case(w)))
+            want.as_ref()
+                .is_none_or(|w| got.as_str().is_some_and(|g| g.eq_ignore_ascii_case(w)))
         };
         text_eq(&self.claimant, &claim["claimant"])
             && text_eq(&self.language, &claim["language"])
-            && self.rating.is_none_or(|r| factcheck["verdict"]["rating"].as_str() == Some(r.as_str()))
+            && self
+                .rating
+                .is_none_or(|r| factcheck["verdict"]["rating"].as_str() == Some(r.as_str()))
             && (self.tags.is_empty()
                 || claim["tags"]
                     .as_array()
@@ -280,7 +283,9 @@ pub fn target_url(field: &str, value: &str, allow_private: bool) -> Result<Strin
         if let Some(why) = refused {
             return Err(FieldError::new(
                 field,
-                format!("refused: the target is {why}; webhooks go to public hosts only (CLAIMLEDGER_WEBHOOKS_ALLOW_PRIVATE=true allows private targets in development)"),
+                format!(
+                    "refused: the target is {why}; webhooks go to public hosts only (CLAIMLEDGER_WEBHOOKS_ALLOW_PRIVATE=true allows private targets in development)"
+                ),
             ));
         }
     }
@@ -399,7 +404,10 @@ pub struct WebhookPatch {
 
 impl WebhookPatch {
     pub fn parse(input: WebhookPatchInput, allow_private: bool) -> AppResult<(WebhookPatch, Option<String>)> {
-        let url = input.url.required("url").and_then(|u| u.map(|u| target_url("url", &u, allow_private)).transpose());
+        let url = input
+            .url
+            .required("url")
+            .and_then(|u| u.map(|u| target_url("url", &u, allow_private)).transpose());
         let description = match input.description.optional() {
             Some(d) => optional_text("description", d.as_deref(), 500).map(Some),
             None => Ok(None),
@@ -516,8 +524,22 @@ mod tests {
     #[test]
     fn private_loopback_link_local_and_mapped_addresses_are_refused() {
         for a in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "224.0.0.1", "100.64.0.1", "::1", "::",
-            "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1", "ff02::1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "224.0.0.1",
+            "100.64.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "ff02::1",
         ] {
             assert!(refused_address(a.parse().unwrap()).is_some(), "{a} should be refused");
         }
@@ -545,7 +567,9 @@ mod tests {
     fn filters_match_claimant_rating_language_and_tags() {
         let fc = serde_json::json!({"claim": {"claimant": "Vladimir Putin", "language": "en", "tags": ["russia"]}, "verdict": {"rating": "false"}});
         let f = |j: serde_json::Value| serde_json::from_value::<WebhookFilter>(j).unwrap().matches(&fc);
-        assert!(f(serde_json::json!({"claimant": "vladimir putin", "rating": "false", "language": "EN", "tags": ["russia", "x"]})));
+        assert!(f(
+            serde_json::json!({"claimant": "vladimir putin", "rating": "false", "language": "EN", "tags": ["russia", "x"]})
+        ));
         assert!(!f(serde_json::json!({"rating": "true"})));
         assert!(!f(serde_json::json!({"tags": ["ukraine"]})));
         assert!(!f(serde_json::json!({"language": "de"})));

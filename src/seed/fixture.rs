@@ -9,11 +9,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::model::digest::sha256;
-use crate::model::article::{ArticleInput, NewArticle};
 use crate::model::appearance::{AppearanceKind, NewAppearance, original_language};
+use crate::model::article::{ArticleInput, NewArticle};
 use crate::model::claim::{ClaimInput, DatePrecision, NewClaim};
 use crate::model::claimant::{ClaimantInput, ClaimantKind, NewClaimant};
+use crate::model::digest::sha256;
 use crate::model::evidence::{EvidenceInput, NewEvidence};
 use crate::model::quote::{QuoteQuery, anchor};
 use crate::model::verdict::{NewVerdict, VerdictInput};
@@ -179,11 +179,26 @@ const EMBEDDED: &[(&str, &[u8])] = &[
     ("articles.json", include_bytes!("../../seed_articles/articles.json")),
     ("claims.json", include_bytes!("../../seed_articles/claims.json")),
     ("SHA256SUMS", include_bytes!("../../seed_articles/SHA256SUMS")),
-    ("000_9291621b14b9dc0c.txt", include_bytes!("../../seed_articles/000_9291621b14b9dc0c.txt")),
-    ("001_b7a72d21dfcd11d1.txt", include_bytes!("../../seed_articles/001_b7a72d21dfcd11d1.txt")),
-    ("002_081a4e0e0a4e439c.txt", include_bytes!("../../seed_articles/002_081a4e0e0a4e439c.txt")),
-    ("003_80d461b370824d72.txt", include_bytes!("../../seed_articles/003_80d461b370824d72.txt")),
-    ("004_1aa45f20a4da3534.txt", include_bytes!("../../seed_articles/004_1aa45f20a4da3534.txt")),
+    (
+        "000_9291621b14b9dc0c.txt",
+        include_bytes!("../../seed_articles/000_9291621b14b9dc0c.txt"),
+    ),
+    (
+        "001_b7a72d21dfcd11d1.txt",
+        include_bytes!("../../seed_articles/001_b7a72d21dfcd11d1.txt"),
+    ),
+    (
+        "002_081a4e0e0a4e439c.txt",
+        include_bytes!("../../seed_articles/002_081a4e0e0a4e439c.txt"),
+    ),
+    (
+        "003_80d461b370824d72.txt",
+        include_bytes!("../../seed_articles/003_80d461b370824d72.txt"),
+    ),
+    (
+        "004_1aa45f20a4da3534.txt",
+        include_bytes!("../../seed_articles/004_1aa45f20a4da3534.txt"),
+    ),
 ];
 
 impl Source {
@@ -418,4 +433,3 @@ pub fn load_from(dir: &Source) -> Result<Fixture, FixtureError> {
         claims,
     })
 }
-

@@ -56,18 +56,20 @@ impl fmt::Display for Outcome {
 fn system_account(conn: &mut PgConnection, username: &str, role: Role) -> AppResult<Actor> {
     let editor = match store::editors::find_by_username(conn, username) {
         Ok(e) => e,
-        Err(AppError::NotFound(_)) => store::editors::create(
-            conn,
-            SYSTEM_ACTOR,
-            store::editors::NewEditor {
-                username: Username::parse(username).map_err(|e| AppError::internal(e.message))?,
-                display_name: format!("Seed ({})", role.as_str()),
-                roles: vec![role],
-                password_hash: None,
-            },
-            Some("seed: system account"),
-        )?
-        .value,
+        Err(AppError::NotFound(_)) => {
+            store::editors::create(
+                conn,
+                SYSTEM_ACTOR,
+                store::editors::NewEditor {
+                    username: Username::parse(username).map_err(|e| AppError::internal(e.message))?,
+                    display_name: format!("Seed ({})", role.as_str()),
+                    roles: vec![role],
+                    password_hash: None,
+                },
+                Some("seed: system account"),
+            )?
+            .value
+        }
         Err(e) => return Err(e),
     };
     Ok(Actor {

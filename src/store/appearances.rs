@@ -19,7 +19,13 @@ pub fn anchor_in_article(conn: &mut PgConnection, article_id: Uuid, quote: &Quot
     anchor(&body, quote).map_err(|e| AppError::invalid(vec![e]))
 }
 
-pub fn add(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewAppearance, reason: Option<&str>) -> AppResult<Committed<Appearance>> {
+pub fn add(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    claim_id: Uuid,
+    new: &NewAppearance,
+    reason: Option<&str>,
+) -> AppResult<Committed<Appearance>> {
     write(conn, |conn, log| {
         claims::lock_active(conn, claim_id)?;
         let at = anchor_in_article(conn, new.article_id, &new.quote)?;
@@ -53,10 +59,7 @@ pub fn add(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewAppe
             ))
             .returning(Appearance::as_returning())
             .get_result(conn)?;
-        log.record(&appearance, Action::Create,
-            actor.id,
-            reason,
-        );
+        log.record(&appearance, Action::Create, actor.id, reason);
         Ok(appearance)
     })
 }

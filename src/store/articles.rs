@@ -7,8 +7,8 @@ use uuid::Uuid;
 use super::{Committed, Page, write};
 use crate::db::schema::articles;
 use crate::error::{AppError, AppResult};
-use crate::model::digest::sha256;
 use crate::model::article::NewArticle;
+use crate::model::digest::sha256;
 use crate::model::fields::slugify;
 use crate::model::{Action, Actor, Article};
 
@@ -45,10 +45,7 @@ pub fn create(conn: &mut PgConnection, actor: &Actor, new: NewArticle, reason: O
             ))
             .returning(Article::as_returning())
             .get_result(conn)?;
-        log.record(&article, Action::Create,
-            actor.id,
-            reason,
-        );
+        log.record(&article, Action::Create, actor.id, reason);
         Ok(article)
     })
 }

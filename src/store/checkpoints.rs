@@ -61,7 +61,9 @@ impl TlogStatus {
 pub enum Signing {
     /// The tree has not grown since the last checkpoint.
     Unchanged,
-    Signed { size: u64 },
+    Signed {
+        size: u64,
+    },
     Refused(String),
 }
 
@@ -123,10 +125,14 @@ pub fn sign(conn: &mut PgConnection, signing: &LogSigning, status: &TlogStatus) 
 
 /// The root a stored checkpoint's note signs, when it agrees with the row.
 fn signed_root(c: &StoredCheckpoint) -> Result<Hash, String> {
-    let parsed = SignedCheckpoint::parse(c.note.as_bytes()).map_err(|e| format!("the stored checkpoint of size {} is unreadable: {e}", c.tree_size))?;
+    let parsed = SignedCheckpoint::parse(c.note.as_bytes())
+        .map_err(|e| format!("the stored checkpoint of size {} is unreadable: {e}", c.tree_size))?;
     let cp = &parsed.checkpoint;
     if cp.size() != c.tree_size as u64 || cp.root().0.as_slice() != c.root_hash.as_slice() {
-        return Err(format!("the stored checkpoint of size {} does not match its signed note", c.tree_size));
+        return Err(format!(
+            "the stored checkpoint of size {} does not match its signed note",
+            c.tree_size
+        ));
     }
     Ok(*cp.root())
 }
@@ -240,11 +246,19 @@ pub fn verify_tree(conn: &mut PgConnection, key: Option<&NoteVerifier>) -> AppRe
         if let Some(key) = key {
             let verified = SignedCheckpoint::parse(c.note.as_bytes()).and_then(|s| s.verify(&[key as &dyn crate::tlog::NoteKey]));
             if let Err(e) = verified {
-                return fail_checkpoint(report, c, format!("the checkpoint of size {}'s signature does not verify: {e}", c.tree_size));
+                return fail_checkpoint(
+                    report,
+                    c,
+                    format!("the checkpoint of size {}'s signature does not verify: {e}", c.tree_size),
+                );
             }
         }
         if signed != root {
-            fail_checkpoint(report, c, format!("the log's tree at size {} has another root than the signed checkpoint", c.tree_size));
+            fail_checkpoint(
+                report,
+                c,
+                format!("the log's tree at size {} has another root than the signed checkpoint", c.tree_size),
+            );
         }
     };
     while let Some(c) = pending.peek().copied().filter(|c| c.tree_size == 0) {
@@ -281,7 +295,11 @@ pub fn verify_tree(conn: &mut PgConnection, key: Option<&NoteVerifier>) -> AppRe
         report.leaves = done as u64;
     }
     for c in pending {
-        fail_checkpoint(&mut report, c, format!("a checkpoint of size {} is beyond the log's {} revisions", c.tree_size, head));
+        fail_checkpoint(
+            &mut report,
+            c,
+            format!("a checkpoint of size {} is beyond the log's {} revisions", c.tree_size, head),
+        );
     }
     Ok(report)
 }

@@ -34,7 +34,11 @@ pub fn by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> AppResult<Vec<Claimant>>
 
 fn by_name(conn: &mut PgConnection, name: &str) -> AppResult<Option<Claimant>> {
     Ok(claimants::table
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("lower(name) = lower(").bind::<diesel::sql_types::Text, _>(name).sql(")"))
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(name) = lower(")
+                .bind::<diesel::sql_types::Text, _>(name)
+                .sql(")"),
+        )
         .select(Claimant::as_select())
         .first(conn)
         .optional()?)
@@ -63,8 +67,7 @@ fn insert(conn: &mut PgConnection, log: &mut Log, actor: &Actor, new: &NewClaima
 
 pub fn create(conn: &mut PgConnection, actor: &Actor, new: &NewClaimant, reason: Option<&str>) -> AppResult<Committed<Claimant>> {
     write(conn, |conn, log| {
-        insert(conn, log, actor, new, reason)?
-            .ok_or_else(|| AppError::Conflict(format!("a claimant named '{}' exists already", new.name)))
+        insert(conn, log, actor, new, reason)?.ok_or_else(|| AppError::Conflict(format!("a claimant named '{}' exists already", new.name)))
     })
 }
 

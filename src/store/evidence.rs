@@ -10,7 +10,13 @@ use crate::error::{AppError, AppResult};
 use crate::model::evidence::{EvidencePatch, EvidenceSource, EvidenceStatus, NewEvidence};
 use crate::model::{Action, Actor, Evidence, VerdictStatus};
 
-pub fn add(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewEvidence, reason: Option<&str>) -> AppResult<Committed<Evidence>> {
+pub fn add(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    claim_id: Uuid,
+    new: &NewEvidence,
+    reason: Option<&str>,
+) -> AppResult<Committed<Evidence>> {
     write(conn, |conn, log| {
         claims::lock_active(conn, claim_id)?;
         let id = Uuid::now_v7();
@@ -45,10 +51,7 @@ pub fn add(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewEvid
                 .returning(Evidence::as_returning())
                 .get_result(conn)?,
         };
-        log.record(&row, Action::Create,
-            actor.id,
-            reason,
-        );
+        log.record(&row, Action::Create, actor.id, reason);
         Ok(row)
     })
 }
@@ -91,11 +94,11 @@ pub fn update(
         if withdrawing {
             // A verdict in the workflow or in public must not cite withdrawn evidence.
             let citing: Option<(Uuid, String)> = verdicts::table
-                .filter(
-                    verdicts::evidence_ids
-                        .contains(vec![id])
-                        .and(verdicts::status.eq_any([VerdictStatus::Draft, VerdictStatus::InReview, VerdictStatus::Published])),
-                )
+                .filter(verdicts::evidence_ids.contains(vec![id]).and(verdicts::status.eq_any([
+                    VerdictStatus::Draft,
+                    VerdictStatus::InReview,
+                    VerdictStatus::Published,
+                ])))
                 .select((verdicts::id, verdicts::status))
                 .first(conn)
                 .optional()?;

@@ -65,11 +65,7 @@ pub fn claim_history(conn: &mut PgConnection, claim_id: Uuid, after: i64, limit:
     for r in &page {
         first_on_page.entry(r.entity_id).or_insert(r.entity_version);
     }
-    let (ids, versions): (Vec<Uuid>, Vec<i32>) = first_on_page
-        .iter()
-        .filter(|(_, v)| **v > 1)
-        .map(|(id, v)| (*id, *v - 1))
-        .unzip();
+    let (ids, versions): (Vec<Uuid>, Vec<i32>) = first_on_page.iter().filter(|(_, v)| **v > 1).map(|(id, v)| (*id, *v - 1)).unzip();
     let mut latest: HashMap<Uuid, serde_json::Value> = HashMap::new();
     if !ids.is_empty() {
         let before: Vec<(Uuid, serde_json::Value)> = Sql::fixed(
@@ -149,4 +145,3 @@ pub fn claim_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<
         verdicts: vs,
     }))
 }
-

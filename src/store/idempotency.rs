@@ -49,7 +49,15 @@ pub fn once(
             .on_conflict_do_nothing()
             .execute(conn)?;
         if claimed == 0 {
-            type Stored = (Vec<u8>, i16, serde_json::Value, Option<String>, Option<i32>, Option<Uuid>, Option<i32>);
+            type Stored = (
+                Vec<u8>,
+                i16,
+                serde_json::Value,
+                Option<String>,
+                Option<i32>,
+                Option<Uuid>,
+                Option<i32>,
+            );
             let (hash, status, body, location, etag_version, log_entity_id, log_entity_version): Stored = idempotency_keys::table
                 .find((actor_id, key))
                 .select((

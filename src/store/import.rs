@@ -39,7 +39,9 @@ pub fn import(conn: &mut PgConnection, batch: &Import) -> AppResult<Option<Pendi
             diesel::copy_from(claims::table).from_insertable(&batch.claims).execute(conn)?;
         }
         if !batch.appearances.is_empty() {
-            diesel::copy_from(appearances::table).from_insertable(&batch.appearances).execute(conn)?;
+            diesel::copy_from(appearances::table)
+                .from_insertable(&batch.appearances)
+                .execute(conn)?;
         }
         if !batch.evidence.is_empty() {
             diesel::copy_from(evidence::table).from_insertable(&batch.evidence).execute(conn)?;

@@ -26,8 +26,8 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::ledger::{self, NewRevision};
 pub use crate::ledger::PendingGroup;
+use crate::ledger::{self, NewRevision};
 use crate::model::{Action, Recorded};
 
 /// The revisions one write records, in order. They reach the ledger

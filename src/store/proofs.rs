@@ -23,12 +23,20 @@ pub fn tile(conn: &mut PgConnection, id: TileId) -> AppResult<Vec<u8>> {
 pub fn entries(conn: &mut PgConnection, id: BundleId) -> AppResult<Vec<u8>> {
     let size = tree::tree_size(conn)?;
     if tile::bundle_width(id.index, size).is_none_or(|w| w < id.width) {
-        return Err(AppError::NotFound(format!("the tree of size {size} has no entry bundle {}", id.path())));
+        return Err(AppError::NotFound(format!(
+            "the tree of size {size} has no entry bundle {}",
+            id.path()
+        )));
     }
     let first = id.first_leaf() as i64;
     let data = tree::leaf_data(conn, first, first + i64::from(id.width))?;
     if data.len() != usize::from(id.width) {
-        return Err(AppError::internal(format!("entry bundle {} has {} of {} entries", id.path(), data.len(), id.width)));
+        return Err(AppError::internal(format!(
+            "entry bundle {} has {} of {} entries",
+            id.path(),
+            data.len(),
+            id.width
+        )));
     }
     bundle::encode_entry_bundle(data.iter().map(Vec::as_slice)).map_err(AppError::internal)
 }
@@ -45,7 +53,10 @@ pub struct Inclusion {
 fn size_in_tree(conn: &mut PgConnection, field: &str, size: u64) -> AppResult<()> {
     let stored = tree::tree_size(conn)?;
     if size > stored {
-        return Err(AppError::field(field, format!("the tree holds {stored} leaves; {size} is beyond it")));
+        return Err(AppError::field(
+            field,
+            format!("the tree holds {stored} leaves; {size} is beyond it"),
+        ));
     }
     Ok(())
 }
@@ -82,7 +93,8 @@ pub fn consistency(conn: &mut PgConnection, from: u64, to: u64) -> AppResult<Vec
 /// (with its cosignatures).
 pub fn tlog_proof(conn: &mut PgConnection, seq: i64, quorum: usize) -> AppResult<String> {
     super::transaction(conn, |conn| {
-        let latest = super::checkpoints::served(conn, quorum)?.ok_or_else(|| AppError::NotFound("no checkpoint has been signed yet".into()))?;
+        let latest =
+            super::checkpoints::served(conn, quorum)?.ok_or_else(|| AppError::NotFound("no checkpoint has been signed yet".into()))?;
         let size = latest.tree_size as u64;
         if seq < 1 {
             return Err(AppError::field("seq", "seq must be ≥ 1"));
@@ -138,7 +150,8 @@ pub fn factcheck_proof(conn: &mut PgConnection, claim_id: uuid::Uuid, key_name: 
         ids.extend(f.corrections.iter().map(|c| c.verdict.id));
         ids.sort();
         ids.dedup();
-        let latest = super::checkpoints::served(conn, quorum)?.ok_or_else(|| AppError::Unavailable("no checkpoint has been signed yet; retry shortly".into()))?;
+        let latest = super::checkpoints::served(conn, quorum)?
+            .ok_or_else(|| AppError::Unavailable("no checkpoint has been signed yet; retry shortly".into()))?;
         let size = latest.tree_size as u64;
         if fc.seq as u64 > size {
             return Err(AppError::Unavailable(format!(

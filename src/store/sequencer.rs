@@ -53,9 +53,11 @@ struct Locked {
 }
 
 fn try_lead(conn: &mut PgConnection) -> AppResult<bool> {
-    Ok(Sql::fixed("SELECT pg_try_advisory_lock($1) AS locked", vec![Param::BigInt(SEQUENCER_LOCK)])
-        .get_result::<Locked>(conn)?
-        .locked)
+    Ok(
+        Sql::fixed("SELECT pg_try_advisory_lock($1) AS locked", vec![Param::BigInt(SEQUENCER_LOCK)])
+            .get_result::<Locked>(conn)?
+            .locked,
+    )
 }
 
 fn release(conn: &mut PgConnection) -> AppResult<()> {
@@ -155,7 +157,9 @@ pub fn settle(conn: &mut PgConnection, timeout: Duration) -> AppResult<()> {
             return Ok(());
         }
         if started.elapsed() > timeout {
-            return Err(AppError::Unavailable("writes are waiting to be sequenced, and the sequencer did not take them in time".into()));
+            return Err(AppError::Unavailable(
+                "writes are waiting to be sequenced, and the sequencer did not take them in time".into(),
+            ));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -177,7 +181,9 @@ pub fn wait_for(conn: &mut PgConnection, pending: &ledger::PendingGroup, timeout
             continue;
         }
         if started.elapsed() > timeout {
-            return Err(AppError::Unavailable("the write is waiting to be sequenced, and the sequencer did not take it in time".into()));
+            return Err(AppError::Unavailable(
+                "the write is waiting to be sequenced, and the sequencer did not take it in time".into(),
+            ));
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -191,7 +197,12 @@ fn while_pending(conn: &mut PgConnection) -> AppResult<()> {
 /// Starts this server's sequencer thread. It stands by until it holds the
 /// lock, then sequences until `stop` is set or its connection fails (then
 /// it reconnects and stands by again).
-pub fn spawn(database_url: String, settings: SequencerSettings, watch: Arc<LogWatch>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+pub fn spawn(
+    database_url: String,
+    settings: SequencerSettings,
+    watch: Arc<LogWatch>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("sequencer".into())
         .spawn(move || run(&database_url, &settings, &watch, &stop))
@@ -296,8 +307,16 @@ mod metrics {
 /// `sequencer_batch_revisions` (a histogram of revisions per batch).
 pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
     let m = &*metrics::SEQUENCER;
-    registry.register("sequencer_batches", "Batches the sequencer of this process committed", m.batches.clone());
-    registry.register("sequencer_revisions", "Revisions the sequencer of this process sequenced", m.revisions.clone());
+    registry.register(
+        "sequencer_batches",
+        "Batches the sequencer of this process committed",
+        m.batches.clone(),
+    );
+    registry.register(
+        "sequencer_revisions",
+        "Revisions the sequencer of this process sequenced",
+        m.revisions.clone(),
+    );
     registry.register(
         "sequencer_batch_revisions",
         "Revisions per batch the sequencer of this process committed",

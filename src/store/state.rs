@@ -35,12 +35,27 @@ pub struct StateReport {
 /// with the stored row. Reports at most `max_drift` differences.
 pub fn verify_state(conn: &mut PgConnection, max_drift: usize, mut progress: impl FnMut(u64)) -> AppResult<StateReport> {
     let mut projections: HashMap<(EntityKind, Uuid), serde_json::Value> = HashMap::new();
-    collect(articles::table.select(Article::as_select()).load::<Article>(conn)?, &mut projections);
-    collect(claimants::table.select(Claimant::as_select()).load::<Claimant>(conn)?, &mut projections);
+    collect(
+        articles::table.select(Article::as_select()).load::<Article>(conn)?,
+        &mut projections,
+    );
+    collect(
+        claimants::table.select(Claimant::as_select()).load::<Claimant>(conn)?,
+        &mut projections,
+    );
     collect(claims::table.select(Claim::as_select()).load::<Claim>(conn)?, &mut projections);
-    collect(appearances::table.select(Appearance::as_select()).load::<Appearance>(conn)?, &mut projections);
-    collect(evidence::table.select(Evidence::as_select()).load::<Evidence>(conn)?, &mut projections);
-    collect(verdicts::table.select(Verdict::as_select()).load::<Verdict>(conn)?, &mut projections);
+    collect(
+        appearances::table.select(Appearance::as_select()).load::<Appearance>(conn)?,
+        &mut projections,
+    );
+    collect(
+        evidence::table.select(Evidence::as_select()).load::<Evidence>(conn)?,
+        &mut projections,
+    );
+    collect(
+        verdicts::table.select(Verdict::as_select()).load::<Verdict>(conn)?,
+        &mut projections,
+    );
     collect(
         crate::db::schema::webhooks::table
             .select(crate::model::webhook::Webhook::as_select())
@@ -138,4 +153,3 @@ struct Newest {
     #[diesel(sql_type = diesel::sql_types::Jsonb)]
     snapshot: serde_json::Value,
 }
-

@@ -35,10 +35,49 @@ const PERSON_WORDS: &[&str] = &[
 
 /// Words that make a name an organisation's.
 const ORGANIZATION_WORDS: &[&str] = &[
-    "agency", "army", "article", "association", "bbc", "cnn", "commission", "committee", "company", "congress", "corporation", "council", "court",
-    "department", "forces", "foundation", "government", "group", "inc", "institute", "kremlin", "ltd", "magazine", "ministry", "nato", "network",
-    "news", "newspaper", "office", "organisation", "organization", "outlet", "parliament", "party", "pentagon", "press", "reuters", "report",
-    "times", "un", "union", "university", "watch",
+    "agency",
+    "army",
+    "article",
+    "association",
+    "bbc",
+    "cnn",
+    "commission",
+    "committee",
+    "company",
+    "congress",
+    "corporation",
+    "council",
+    "court",
+    "department",
+    "forces",
+    "foundation",
+    "government",
+    "group",
+    "inc",
+    "institute",
+    "kremlin",
+    "ltd",
+    "magazine",
+    "ministry",
+    "nato",
+    "network",
+    "news",
+    "newspaper",
+    "office",
+    "organisation",
+    "organization",
+    "outlet",
+    "parliament",
+    "party",
+    "pentagon",
+    "press",
+    "reuters",
+    "report",
+    "times",
+    "un",
+    "union",
+    "university",
+    "watch",
 ];
 
 /// The kind a bare name most likely has.
@@ -112,13 +151,23 @@ pub fn editorial_model(conn: &mut PgConnection) -> AppResult<Upgraded> {
                 ))
                 .returning(Claim::as_returning())
                 .get_result(conn)?;
-            log.record(&updated, Action::Update, SYSTEM_ACTOR, Some("editorial model: claimant record and date precision"));
+            log.record(
+                &updated,
+                Action::Update,
+                SYSTEM_ACTOR,
+                Some("editorial model: claimant record and date precision"),
+            );
             let apps: Vec<Appearance> = diesel::update(appearances::table.filter(appearances::claim_id.eq(claim.id)))
                 .set(appearances::version.eq(appearances::version + 1))
                 .returning(Appearance::as_returning())
                 .get_results(conn)?;
             for a in &apps {
-                log.record(a, Action::Update, SYSTEM_ACTOR, Some("editorial model: appearance kind (paraphrase until an editor says otherwise)"));
+                log.record(
+                    a,
+                    Action::Update,
+                    SYSTEM_ACTOR,
+                    Some("editorial model: appearance kind (paraphrase until an editor says otherwise)"),
+                );
             }
             Ok(apps.len())
         })?;

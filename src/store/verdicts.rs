@@ -24,7 +24,9 @@ fn check_evidence(conn: &mut PgConnection, claim_id: Uuid, ids: &[Uuid]) -> AppR
         match found.iter().find(|(eid, _, _)| eid == id) {
             None => errors.push(FieldError::new(field, format!("no evidence with id {id}"))),
             Some((_, c, _)) if *c != claim_id => errors.push(FieldError::new(field, format!("evidence {id} belongs to another claim"))),
-            Some((_, _, status)) if *status != EvidenceStatus::Active => errors.push(FieldError::new(field, format!("evidence {id} is {status}"))),
+            Some((_, _, status)) if *status != EvidenceStatus::Active => {
+                errors.push(FieldError::new(field, format!("evidence {id} is {status}")))
+            }
             Some(_) => {}
         }
     }
@@ -82,7 +84,13 @@ fn not_the_author(v: &Verdict, actor: &Actor, doing: &str) -> AppResult<()> {
     Ok(())
 }
 
-pub fn create_draft(conn: &mut PgConnection, actor: &Actor, claim_id: Uuid, new: &NewVerdict, reason: Option<&str>) -> AppResult<Committed<Verdict>> {
+pub fn create_draft(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    claim_id: Uuid,
+    new: &NewVerdict,
+    reason: Option<&str>,
+) -> AppResult<Committed<Verdict>> {
     write(conn, |conn, log| {
         claims::lock_active(conn, claim_id)?;
         check_evidence(conn, claim_id, &new.evidence_ids)?;
@@ -167,7 +175,13 @@ fn set_status(conn: &mut PgConnection, current: &Verdict, status: VerdictStatus,
     Ok(v)
 }
 
-pub fn submit(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option<i32>, reason: Option<&str>) -> AppResult<Committed<Verdict>> {
+pub fn submit(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: Option<i32>,
+    reason: Option<&str>,
+) -> AppResult<Committed<Verdict>> {
     write(conn, |conn, log| {
         let current = lock(conn, id, expected)?;
         require_status(&current, &[VerdictStatus::Draft], "submit")?;
@@ -186,7 +200,13 @@ pub fn submit(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option
 
 /// Publishes, superseding the claim's previously published verdict in the
 /// same transaction (two revisions).
-pub fn publish(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option<i32>, reason: Option<&str>) -> AppResult<Committed<Verdict>> {
+pub fn publish(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: Option<i32>,
+    reason: Option<&str>,
+) -> AppResult<Committed<Verdict>> {
     write(conn, |conn, log| {
         let current = lock(conn, id, expected)?;
         not_the_author(&current, actor, "publish")?;
@@ -206,10 +226,7 @@ pub fn publish(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Optio
         if let Some(old) = previous {
             let old = set_status(conn, &old, VerdictStatus::Superseded, None)?;
             let why = format!("superseded by verdict {id}");
-            log.record(&old, Action::Supersede,
-                actor.id,
-                Some(reason.unwrap_or(&why)),
-            );
+            log.record(&old, Action::Supersede, actor.id, Some(reason.unwrap_or(&why)));
         }
         let v = set_status(conn, &current, VerdictStatus::Published, Some(actor.id))?;
         log.record(&v, Action::Publish, actor.id, reason);
@@ -218,7 +235,13 @@ pub fn publish(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Optio
 }
 
 /// Sends a verdict in review back to its author as a draft.
-pub fn reject(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option<i32>, reason: Option<&str>) -> AppResult<Committed<Verdict>> {
+pub fn reject(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: Option<i32>,
+    reason: Option<&str>,
+) -> AppResult<Committed<Verdict>> {
     write(conn, |conn, log| {
         let current = lock(conn, id, expected)?;
         not_the_author(&current, actor, "reject")?;
@@ -230,7 +253,13 @@ pub fn reject(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option
 }
 
 /// Retires a verdict for good; a published one leaves the public set.
-pub fn withdraw(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Option<i32>, reason: Option<&str>) -> AppResult<Committed<Verdict>> {
+pub fn withdraw(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    expected: Option<i32>,
+    reason: Option<&str>,
+) -> AppResult<Committed<Verdict>> {
     let reason = reason.ok_or_else(|| AppError::field("reason", "withdrawing a verdict needs a reason"))?;
     write(conn, |conn, log| {
         let current = lock(conn, id, expected)?;
@@ -241,10 +270,7 @@ pub fn withdraw(conn: &mut PgConnection, actor: &Actor, id: Uuid, expected: Opti
             "withdraw",
         )?;
         let v = set_status(conn, &current, VerdictStatus::Withdrawn, None)?;
-        log.record(&v, Action::Withdraw,
-            actor.id,
-            Some(reason),
-        );
+        log.record(&v, Action::Withdraw, actor.id, Some(reason));
         Ok(v)
     })
 }

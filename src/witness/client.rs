@@ -43,12 +43,23 @@ impl WitnessClient {
     /// Submits the checkpoint `note` (of `size` leaves, body `text`);
     /// `proof(old)` gives the consistency proof from `old`. Returns the
     /// cosignature line (without newline) once the witness cosigned.
-    pub fn submit(&mut self, note: &str, text: &str, size: u64, mut proof: impl FnMut(u64) -> Result<Vec<Hash>, String>) -> Result<String, String> {
+    pub fn submit(
+        &mut self,
+        note: &str,
+        text: &str,
+        size: u64,
+        mut proof: impl FnMut(u64) -> Result<Vec<Hash>, String>,
+    ) -> Result<String, String> {
         // At most twice: a 409 tells us the witness's size, then we retry from it.
         for _ in 0..2 {
             let old = self.known_size.unwrap_or(0).min(size);
             let body = format_add_checkpoint(old, &proof(old)?, note);
-            let response = self.http.post(&self.url).body(body).send().map_err(|e| format!("{}: {e}", self.url))?;
+            let response = self
+                .http
+                .post(&self.url)
+                .body(body)
+                .send()
+                .map_err(|e| format!("{}: {e}", self.url))?;
             let status = response.status().as_u16();
             let text_body = response.text().unwrap_or_default();
             match status {

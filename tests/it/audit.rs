@@ -120,10 +120,7 @@ fn paging_the_log_while_writers_append_misses_and_repeats_nothing() {
     let mut seen: Vec<i64> = vec![];
     let page_after = |after: Option<i64>| -> Value {
         let path = match after {
-            Some(c) => format!(
-                "/v1/revisions?limit=7&cursor={}",
-                claimledger::model::paging::SeqCursor(c).token()
-            ),
+            Some(c) => format!("/v1/revisions?limit=7&cursor={}", claimledger::model::paging::SeqCursor(c).token()),
             None => "/v1/revisions?limit=7".into(),
         };
         app.get_as(&auditor, &path).json().unwrap()
@@ -688,7 +685,12 @@ fn history_and_as_of_use_indexes_not_scans() {
         &mut conn,
         Sql::fixed(
             claimledger::store::history::HISTORY_SQL,
-            vec![Param::Uuid(claim), Param::text(claim_text.as_str()), Param::BigInt(0), Param::BigInt(100)],
+            vec![
+                Param::Uuid(claim),
+                Param::text(claim_text.as_str()),
+                Param::BigInt(0),
+                Param::BigInt(100),
+            ],
         ),
     );
     let as_of = explain(

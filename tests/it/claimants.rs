@@ -34,11 +34,19 @@ fn claimants_are_records_and_claimreview_takes_its_author_from_them() {
     // A new name without a kind is refused, naming the field; a known name
     // needs none; a contradicting kind is refused.
     let p = problem(
-        app.post_as(&f.editor, "/v1/claims", &json!({"statement": "s", "claimant": "Nobody Yet", "language": "en"})),
+        app.post_as(
+            &f.editor,
+            "/v1/claims",
+            &json!({"statement": "s", "claimant": "Nobody Yet", "language": "en"}),
+        ),
         422,
     );
     assert_eq!(p["errors"][0]["field"], "claimant_kind");
-    let again = app.created(&f.editor, "/v1/claims", &json!({"statement": "Another", "claimant": "vladimir putin", "language": "en"}));
+    let again = app.created(
+        &f.editor,
+        "/v1/claims",
+        &json!({"statement": "Another", "claimant": "vladimir putin", "language": "en"}),
+    );
     assert_eq!(again["claimant_id"], claimant_id.as_str());
     let p = problem(
         app.post_as(
@@ -56,9 +64,16 @@ fn claimants_are_records_and_claimreview_takes_its_author_from_them() {
         &json!({"statement": "Dated", "claimant_id": claimant_id, "claimed_on": "2023-07-01", "claimed_on_precision": "month",
                 "claimed_on_note": "month of the interview; the day is not stated", "language": "en"}),
     );
-    assert_eq!((dated["claimed_on_precision"].clone(), dated["claimed_on_note"].clone()), (json!("month"), json!("month of the interview; the day is not stated")));
+    assert_eq!(
+        (dated["claimed_on_precision"].clone(), dated["claimed_on_note"].clone()),
+        (json!("month"), json!("month of the interview; the day is not stated"))
+    );
     let p = problem(
-        app.post_as(&f.editor, "/v1/claims", &json!({"statement": "s", "claimant_id": claimant_id, "claimed_on_precision": "day", "language": "en"})),
+        app.post_as(
+            &f.editor,
+            "/v1/claims",
+            &json!({"statement": "s", "claimant_id": claimant_id, "claimed_on_precision": "day", "language": "en"}),
+        ),
         422,
     );
     assert_eq!(p["errors"][0]["field"], "claimed_on_precision");
@@ -81,12 +96,20 @@ fn claimants_are_records_and_claimreview_takes_its_author_from_them() {
 
     // An organisation's record makes an Organization, whatever its name
     // says — and editing the record updates the published fact check.
-    let r = app.patch_as(&f.editor, &path, Some(&etag(&app, &f.editor, &path)), &json!({"kind": "organization", "name": "The Kremlin"}));
+    let r = app.patch_as(
+        &f.editor,
+        &path,
+        Some(&etag(&app, &f.editor, &path)),
+        &json!({"kind": "organization", "name": "The Kremlin"}),
+    );
     assert_eq!(r.status(), 200);
     let cr: Value = app.get(&format!("/v1/factchecks/{}/claimreview", f.claim_id)).json().unwrap();
     assert_eq!(cr["itemReviewed"]["author"]["@type"], "Organization");
     assert_eq!(cr["itemReviewed"]["author"]["name"], "The Kremlin");
-    assert!(cr["itemReviewed"]["author"].get("jobTitle").is_none(), "no job title for an organisation");
+    assert!(
+        cr["itemReviewed"]["author"].get("jobTitle").is_none(),
+        "no job title for an organisation"
+    );
     let fc: Value = app.get(&format!("/v1/factchecks/{}", f.claim_id)).json().unwrap();
     assert_eq!(fc["claim"]["claimant"], "The Kremlin");
     assert_eq!(fc["claim"]["claimant_kind"], "organization");
@@ -95,7 +118,12 @@ fn claimants_are_records_and_claimreview_takes_its_author_from_them() {
     let claim: Value = app.get_as(&f.editor, &format!("/v1/claims/{}", f.claim_id)).json().unwrap();
     assert_eq!(claim["claimant"], "The Kremlin");
     let feed: Value = app.get("/v1/factchecks/feed?limit=100").json().unwrap();
-    let changes: Vec<&str> = feed["items"].as_array().unwrap().iter().map(|i| i["change"].as_str().unwrap()).collect();
+    let changes: Vec<&str> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["change"].as_str().unwrap())
+        .collect();
     assert_eq!(changes.last(), Some(&"updated"), "{changes:?}");
     assert!(app.count("claimants") >= 1);
 }
@@ -109,7 +137,10 @@ fn appearances_say_their_kind_and_translation() {
         &format!("/v1/claims/{}/appearances", f.claim_id),
         &json!({"article_id": f.article_id, "exact": "Putin said", "kind": "direct_quote", "translated": true, "original_language": "RU"}),
     );
-    assert_eq!((a["kind"].clone(), a["translated"].clone(), a["original_language"].clone()), (json!("direct_quote"), json!(true), json!("ru")));
+    assert_eq!(
+        (a["kind"].clone(), a["translated"].clone(), a["original_language"].clone()),
+        (json!("direct_quote"), json!(true), json!("ru"))
+    );
     let p = problem(
         app.post_as(
             &f.editor,
@@ -124,7 +155,10 @@ fn appearances_say_their_kind_and_translation() {
         &format!("/v1/claims/{}/appearances", f.claim_id),
         &json!({"article_id": f.article_id, "exact": "Human Rights Watch says"}),
     );
-    assert_eq!((default["kind"].clone(), default["translated"].clone()), (json!("paraphrase"), json!(false)));
+    assert_eq!(
+        (default["kind"].clone(), default["translated"].clone()),
+        (json!("paraphrase"), json!(false))
+    );
 }
 
 #[test]
@@ -153,7 +187,14 @@ fn a_merged_claim_moves_its_parts_and_points_at_the_survivor() {
     assert_eq!(app.get(&format!("/v1/factchecks/{dup_id}")).status(), 200);
 
     let path = format!("/v1/claims/{dup_id}");
-    let p = problem(app.post_as(&f.editor, &format!("{path}/merge"), &json!({"into": f.claim_id, "reason": "same claim"})), 428);
+    let p = problem(
+        app.post_as(
+            &f.editor,
+            &format!("{path}/merge"),
+            &json!({"into": f.claim_id, "reason": "same claim"}),
+        ),
+        428,
+    );
     assert!(p["detail"].as_str().unwrap().contains("If-Match"));
     let r = app
         .client
@@ -169,9 +210,15 @@ fn a_merged_claim_moves_its_parts_and_points_at_the_survivor() {
     assert_eq!(survivor["appearances"].as_array().unwrap().len(), 1, "the moved appearance");
     assert_eq!(survivor["evidence"].as_array().unwrap().len(), 2, "its own and the moved evidence");
     let merged: Value = app.get_as(&f.editor, &path).json().unwrap();
-    assert_eq!((merged["status"].clone(), merged["merged_into"].clone()), (json!("retired"), json!(f.claim_id)));
+    assert_eq!(
+        (merged["status"].clone(), merged["merged_into"].clone()),
+        (json!("retired"), json!(f.claim_id))
+    );
     // Merged claims cannot be restored; the public fact check redirects.
-    let p = problem(app.patch_as(&f.editor, &path, Some(&etag(&app, &f.editor, &path)), &json!({"status": "active"})), 409);
+    let p = problem(
+        app.patch_as(&f.editor, &path, Some(&etag(&app, &f.editor, &path)), &json!({"status": "active"})),
+        409,
+    );
     assert!(p["detail"].as_str().unwrap().contains("merged into"));
     let r = app.get(&format!("/v1/factchecks/{dup_id}"));
     assert_eq!(r.status(), 301);
@@ -189,7 +236,11 @@ fn a_merged_claim_moves_its_parts_and_points_at_the_survivor() {
     // Every step is in the log, and the log verifies.
     let auditor = app.token("aud", &[claimledger::model::Role::Auditor]);
     let merges: Value = app.get_as(&auditor, "/v1/revisions?action=merge").json().unwrap();
-    assert_eq!(merges["items"].as_array().unwrap().len(), 3, "the appearance, the evidence and the claim");
+    assert_eq!(
+        merges["items"].as_array().unwrap().len(),
+        3,
+        "the appearance, the evidence and the claim"
+    );
     let verify: Value = app.get_as(&auditor, "/v1/log/verify").json().unwrap();
     assert_eq!(verify["ok"], true);
 }
@@ -199,8 +250,18 @@ fn similar_claims_are_found_and_offered_when_recording_a_duplicate() {
     let app = spawn_app();
     let f = app.fixture();
     publish(&app, &f, &f.claim_id, &f.evidence_id);
-    app.created(&f.editor, "/v1/claims", &json!({"statement": "Ukraine received tanks from Germany.", "claimant": "Someone", "claimant_kind": "person", "language": "en"}));
-    let found: Value = app.get_as(&f.editor, "/v1/claims/similar?text=Putin%20says%20Russia%20never%20used%20cluster%20bombs").json().unwrap();
+    app.created(
+        &f.editor,
+        "/v1/claims",
+        &json!({"statement": "Ukraine received tanks from Germany.", "claimant": "Someone", "claimant_kind": "person", "language": "en"}),
+    );
+    let found: Value = app
+        .get_as(
+            &f.editor,
+            "/v1/claims/similar?text=Putin%20says%20Russia%20never%20used%20cluster%20bombs",
+        )
+        .json()
+        .unwrap();
     let items = found["items"].as_array().unwrap();
     assert_eq!(items[0]["claim"]["id"], f.claim_id.as_str(), "{found}");
     let top = items[0]["score"].as_f64().unwrap();
@@ -215,7 +276,10 @@ fn similar_claims_are_found_and_offered_when_recording_a_duplicate() {
     assert_eq!(dup["similar"][0]["claim"]["id"], f.claim_id.as_str());
     assert!(dup["similar"][0]["score"].as_f64().unwrap() >= 0.9);
     // The public side: has this been checked?
-    let matched: Value = app.get("/v1/factchecks/match?text=Did%20Russia%20use%20cluster%20munitions%3F").json().unwrap();
+    let matched: Value = app
+        .get("/v1/factchecks/match?text=Did%20Russia%20use%20cluster%20munitions%3F")
+        .json()
+        .unwrap();
     assert_eq!(matched["items"][0]["factcheck"]["claim"]["id"], f.claim_id.as_str(), "{matched}");
     let none: Value = app.get("/v1/factchecks/match?text=zebra%20crossings%20in%20Lisbon").json().unwrap();
     assert_eq!(none["items"].as_array().unwrap().len(), 0);

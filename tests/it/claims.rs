@@ -17,17 +17,26 @@ fn invalid_claims_are_422_naming_each_field_and_write_nothing() {
             json!({"statement": "x", "claimant": "y", "claimant_kind": "person", "language": "en", "colour": "red"}),
             "colour",
         ),
-        (json!({"statement": "   ", "claimant": "y", "claimant_kind": "person", "language": "en"}), "statement"),
+        (
+            json!({"statement": "   ", "claimant": "y", "claimant_kind": "person", "language": "en"}),
+            "statement",
+        ),
         (
             json!({"statement": "x".repeat(2001), "claimant": "y", "claimant_kind": "person", "language": "en"}),
             "statement",
         ),
-        (json!({"statement": "x", "claimant": "y", "claimant_kind": "person", "language": "english"}), "language"),
+        (
+            json!({"statement": "x", "claimant": "y", "claimant_kind": "person", "language": "english"}),
+            "language",
+        ),
         (
             json!({"statement": "x", "claimant": "y", "claimant_kind": "person", "language": "en", "claimed_on": "16 July 2023"}),
             "claimed_on",
         ),
-        (json!({"statement": 42, "claimant": "y", "claimant_kind": "person", "language": "en"}), "statement"),
+        (
+            json!({"statement": 42, "claimant": "y", "claimant_kind": "person", "language": "en"}),
+            "statement",
+        ),
         (
             json!({"statement": "x", "claimant": "y", "claimant_kind": "person", "language": "en", "tags": ["two words"]}),
             "tags[0]",
@@ -40,7 +49,11 @@ fn invalid_claims_are_422_naming_each_field_and_write_nothing() {
     }
     // Several bad fields at once are all listed.
     let p = problem(
-        app.post_as(&f.editor, "/v1/claims", &json!({"statement": "", "claimant": "", "claimant_kind": "person", "language": "??"})),
+        app.post_as(
+            &f.editor,
+            "/v1/claims",
+            &json!({"statement": "", "claimant": "", "claimant_kind": "person", "language": "??"}),
+        ),
         422,
     );
     assert_eq!(field_errors(&p), vec!["statement", "claimant", "language"]);

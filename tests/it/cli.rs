@@ -139,7 +139,11 @@ fn an_export_written_by_version_1_still_verifies() {
     let tampered = text.replacen("Vladimir Putin", "Vladimir Putim", 1);
     let path = std::env::temp_dir().join(format!("v1-tampered-{}.ndjson", uuid::Uuid::new_v4()));
     std::fs::write(&path, tampered).unwrap();
-    let (ok, out) = cli("postgres://unused@127.0.0.1:1/none", &["verify", "--file", path.to_str().unwrap()], None);
+    let (ok, out) = cli(
+        "postgres://unused@127.0.0.1:1/none",
+        &["verify", "--file", path.to_str().unwrap()],
+        None,
+    );
     std::fs::remove_file(&path).unwrap();
     assert!(!ok, "{out}");
     assert!(out.contains("entry_hash_mismatch"), "{out}");

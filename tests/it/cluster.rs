@@ -44,7 +44,10 @@ fn a_private_cluster_works_from_a_0700_directory_as_root() {
     let root = home.join(".claimledger");
     let cluster = LocalCluster::ensure_started(&root).expect("the private cluster starts from a 0700 directory");
     assert!(cluster.started_here());
-    assert!(!cluster.data_dir().starts_with(&home), "the data must live where the postgres user can reach it");
+    assert!(
+        !cluster.data_dir().starts_with(&home),
+        "the data must live where the postgres user can reach it"
+    );
     let mut conn = PgConnection::establish(&cluster.url("claimledger")).expect("connects with the generated password");
     assert!(db::migrate(&mut conn).unwrap() >= 1);
     drop(conn);

@@ -783,9 +783,17 @@ fn the_search_and_detail_queries_are_answered_from_indexes() {
         }
     }
     let plan = |name: &str| plans.iter().find(|p| p.name == name).unwrap().plan.clone();
-    assert!(plan("one fact check").contains("public_factchecks_pkey"), "{}", plan("one fact check"));
+    assert!(
+        plan("one fact check").contains("public_factchecks_pkey"),
+        "{}",
+        plan("one fact check")
+    );
     assert!(plan("search").contains("public_factchecks_search_idx"), "{}", plan("search"));
     assert!(plan("list").contains("public_factchecks_published_idx"), "{}", plan("list"));
-    assert!(plan("list after a cursor").contains("public_factchecks_published_idx"), "{}", plan("list after a cursor"));
+    assert!(
+        plan("list after a cursor").contains("public_factchecks_published_idx"),
+        "{}",
+        plan("list after a cursor")
+    );
     assert!(plan("feed page").contains("feed_items_pkey"), "{}", plan("feed page"));
 }

@@ -36,7 +36,10 @@ fn an_idempotency_key_replays_the_first_response_and_writes_nothing() {
     assert_eq!(app.count("claims"), 2);
     // The same key with another body.
     let p = problem(
-        send(&json!({"statement": "Something else", "claimant": "X", "claimant_kind": "person", "language": "en"}), "key-1"),
+        send(
+            &json!({"statement": "Something else", "claimant": "X", "claimant_kind": "person", "language": "en"}),
+            "key-1",
+        ),
         422,
     );
     assert!(p["detail"].as_str().unwrap().contains("different request"));

@@ -4,8 +4,8 @@
 use std::sync::{Arc, Barrier};
 
 use claimledger::ledger::hash::{Entry, GENESIS, chain_hash, entry_hash};
-use claimledger::model::canonical::value_to_vec as canonical_json;
 use claimledger::ledger::{self, LogProblem, NewRevision};
+use claimledger::model::canonical::value_to_vec as canonical_json;
 use claimledger::model::{Action, EntityKind};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

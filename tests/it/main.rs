@@ -25,11 +25,11 @@ mod public_cache;
 mod replica;
 mod seed;
 mod sequencer;
-mod transparency;
-mod verify_remote;
 mod stream;
+mod transparency;
 mod upgrade;
 mod verdicts;
+mod verify_remote;
 mod webhooks;
 mod writes;
 

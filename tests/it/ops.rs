@@ -30,15 +30,23 @@ fn the_openapi_document_is_a_contract_clients_can_generate_from() {
     let mut ids = std::collections::HashSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
             assert!(ids.insert(id.to_string()), "operationId {id} repeats");
             for (status, response) in op["responses"].as_object().unwrap() {
                 let what = format!("{method} {path} {status}");
-                assert!(!response["description"].as_str().unwrap_or("").is_empty(), "{what} has no description");
+                assert!(
+                    !response["description"].as_str().unwrap_or("").is_empty(),
+                    "{what} has no description"
+                );
                 if status.as_str() >= "400" {
                     let content = response["content"].as_object().unwrap();
                     assert_eq!(content.keys().collect::<Vec<_>>(), ["application/problem+json"], "{what}");
-                    assert_eq!(content["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem", "{what}");
+                    assert_eq!(
+                        content["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem",
+                        "{what}"
+                    );
                 }
             }
             for p in op["parameters"].as_array().into_iter().flatten() {
@@ -50,7 +58,15 @@ fn the_openapi_document_is_a_contract_clients_can_generate_from() {
             }
         }
     }
-    for id in ["createClaim", "createVerdict", "submitVerdict", "publishVerdict", "getFactCheck", "getClaimReview", "getFactCheckFeed"] {
+    for id in [
+        "createClaim",
+        "createVerdict",
+        "submitVerdict",
+        "publishVerdict",
+        "getFactCheck",
+        "getClaimReview",
+        "getFactCheckFeed",
+    ] {
         assert!(ids.contains(id), "{id} is an operation");
     }
     let post = &doc["paths"]["/v1/claims"]["post"];
@@ -65,7 +81,11 @@ fn the_openapi_document_is_a_contract_clients_can_generate_from() {
 
     // The If-Match the document describes is exactly what the server takes.
     let token = app.token("ed", &[Role::Editor]);
-    let claim = app.created(&token, "/v1/claims", &json!({"statement": "A claim to edit.", "language": "en", "claimant": "Someone", "claimant_kind": "person"}));
+    let claim = app.created(
+        &token,
+        "/v1/claims",
+        &json!({"statement": "A claim to edit.", "language": "en", "claimant": "Someone", "claimant_kind": "person"}),
+    );
     let path = format!("/v1/claims/{}", claim["id"].as_str().unwrap());
     for bad in ["\"\"1\"\"", "W/1", "1.0", "-1", "1234567890"] {
         let r = app.patch_as(&token, &path, Some(bad), &json!({"tags": ["x"]}));
@@ -140,7 +160,11 @@ fn every_error_is_problem_json_with_the_request_id() {
 fn metrics_count_requests_by_route_and_status_and_show_the_pool_and_head() {
     let app = spawn_app();
     let token = app.token("ed", &[Role::Editor]);
-    app.created(&token, "/v1/claims", &json!({"statement": "s", "claimant": "c", "claimant_kind": "person", "language": "en"}));
+    app.created(
+        &token,
+        "/v1/claims",
+        &json!({"statement": "s", "claimant": "c", "claimant_kind": "person", "language": "en"}),
+    );
     app.get("/v1/nope");
     let text = app.get("/metrics").text().unwrap();
     assert!(
@@ -227,13 +251,12 @@ fn sigterm_lets_requests_in_flight_finish() {
     let url = format!("{}/v1/log/verify", server.address);
     // Built before the clock starts: with TLS compiled in (webhook
     // deliveries), building a client loads the system's root certificates.
-    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
     let in_flight = std::thread::spawn(move || {
-        let r = client
-            .get(url)
-            .bearer_auth(auditor)
-            .send()
-            .unwrap();
+        let r = client.get(url).bearer_auth(auditor).send().unwrap();
         (r.status().as_u16(), r.json::<Value>().unwrap())
     });
     std::thread::sleep(Duration::from_millis(150));
@@ -299,7 +322,8 @@ fn a_database_outage_answers_503_quickly_and_recovers_without_losing_a_write() {
                 let mut i = 0;
                 while !stop.load(Ordering::Relaxed) {
                     i += 1;
-                    let body = json!({"statement": format!("writer {w} claim {i}"), "claimant": "c", "claimant_kind": "person", "language": "en"});
+                    let body =
+                        json!({"statement": format!("writer {w} claim {i}"), "claimant": "c", "claimant_kind": "person", "language": "en"});
                     // A request that hangs past the client's timeout fails the test here.
                     let r = client
                         .post(format!("{base}/v1/claims"))
@@ -370,11 +394,18 @@ fn a_database_outage_answers_503_quickly_and_recovers_without_losing_a_write() {
         .unwrap();
     for id in &created {
         let id: uuid::Uuid = id.parse().unwrap();
-        assert_eq!(in_log.iter().filter(|e| **e == id).count(), 1, "claim {id}: acknowledged, exactly once in the log");
+        assert_eq!(
+            in_log.iter().filter(|e| **e == id).count(),
+            1,
+            "claim {id}: acknowledged, exactly once in the log"
+        );
     }
     // Writes that committed while the acknowledgement failed are sequenced too.
     claimledger::store::sequencer::settle(&mut conn, Duration::from_secs(60)).unwrap();
-    let pending: i64 = claimledger::db::schema::pending_revisions::table.count().get_result(&mut conn).unwrap();
+    let pending: i64 = claimledger::db::schema::pending_revisions::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
     assert_eq!(pending, 0, "nothing committed is left unsequenced");
     let claims: i64 = claimledger::db::schema::claims::table.count().get_result(&mut conn).unwrap();
     let claim_revisions: i64 = claimledger::db::schema::revisions::table

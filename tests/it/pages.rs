@@ -17,9 +17,16 @@ fn header(r: &Response, name: &str) -> String {
 /// A page's HTML, after checking it is a page with the security headers.
 fn html(r: Response, status: u16) -> String {
     assert_eq!(r.status().as_u16(), status, "{}", r.url());
-    assert!(header(&r, "content-type").starts_with("text/html"), "{}", header(&r, "content-type"));
+    assert!(
+        header(&r, "content-type").starts_with("text/html"),
+        "{}",
+        header(&r, "content-type")
+    );
     let csp = header(&r, "content-security-policy");
-    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(header(&r, "x-content-type-options"), "nosniff");
     assert_eq!(header(&r, "referrer-policy"), "same-origin");
@@ -41,7 +48,11 @@ fn publish(app: &TestApp, f: &Fixture, claim_id: &str, evidence: &str, rating: &
 
 /// A claim with one piece of external evidence: (claim id, evidence id).
 fn claim(app: &TestApp, f: &Fixture, statement: &str, claimant: &str) -> (String, String) {
-    let c = app.created(&f.editor, "/v1/claims", &json!({"statement": statement, "claimant": claimant, "claimant_kind": "person", "language": "en"}));
+    let c = app.created(
+        &f.editor,
+        "/v1/claims",
+        &json!({"statement": statement, "claimant": claimant, "claimant_kind": "person", "language": "en"}),
+    );
     let id = c["id"].as_str().unwrap().to_string();
     let e = app.created(
         &f.editor,
@@ -114,7 +125,14 @@ fn a_fact_check_page_carries_exactly_the_apis_claimreview_with_the_page_as_its_u
         &format!("/v1/claims/{}/appearances", f.claim_id),
         &json!({"article_id": f.article_id, "exact": "Russia has not used them, he said again."}),
     );
-    publish(&app, &f, &f.claim_id, &f.evidence_id, "false", "No, Russia has used cluster munitions");
+    publish(
+        &app,
+        &f,
+        &f.claim_id,
+        &f.evidence_id,
+        "false",
+        "No, Russia has used cluster munitions",
+    );
     let path = format!("/factchecks/{}", f.claim_id);
     let r = app.get(&path);
     let etag = header(&r, "etag");
@@ -186,7 +204,11 @@ fn unpublished_withdrawn_and_unknown_fact_checks_are_404_pages_and_a_merged_one_
     let (withdrawn, e) = claim(&app, &f, "Axolotls vote.", "Test Claimant");
     let v = publish(&app, &f, &withdrawn, &e, "false", "Axolotls do not vote");
     assert_eq!(app.get(&format!("/factchecks/{withdrawn}")).status(), 200);
-    app.created(&f.reviewer, &format!("/v1/verdicts/{v}/withdraw"), &json!({"reason": "legal review"}));
+    app.created(
+        &f.reviewer,
+        &format!("/v1/verdicts/{v}/withdraw"),
+        &json!({"reason": "legal review"}),
+    );
     let page = html(app.get(&format!("/factchecks/{withdrawn}")), 404);
     assert!(!page.contains("Axolotls do not vote"));
 
@@ -265,22 +287,40 @@ fn the_article_page_highlights_each_quote_at_its_stored_code_point_offsets() {
     // text before its first run is the body up to its start (code points).
     let evidence: Value = app.get_as(&f.editor, &format!("/v1/evidence/{}", f.evidence_id)).json().unwrap();
     for (anchor, exact, start) in [
-        (format!("a-{}", a1["id"].as_str().unwrap()), a1["selector"]["exact"].as_str().unwrap(), a1["position"]["start"].as_u64().unwrap()),
-        (format!("a-{}", a2["id"].as_str().unwrap()), a2["selector"]["exact"].as_str().unwrap(), a2["position"]["start"].as_u64().unwrap()),
-        (format!("e-{}", f.evidence_id), evidence["selector"]["exact"].as_str().unwrap(), evidence["position"]["start"].as_u64().unwrap()),
+        (
+            format!("a-{}", a1["id"].as_str().unwrap()),
+            a1["selector"]["exact"].as_str().unwrap(),
+            a1["position"]["start"].as_u64().unwrap(),
+        ),
+        (
+            format!("a-{}", a2["id"].as_str().unwrap()),
+            a2["selector"]["exact"].as_str().unwrap(),
+            a2["position"]["start"].as_u64().unwrap(),
+        ),
+        (
+            format!("e-{}", f.evidence_id),
+            evidence["selector"]["exact"].as_str().unwrap(),
+            evidence["position"]["start"].as_u64().unwrap(),
+        ),
     ] {
         let marks: Vec<String> = body[0]
             .split("<mark ")
             .skip(1)
             .filter_map(|m| {
                 let open = m.find('>').unwrap();
-                m[..open].contains(&anchor).then(|| text_of(&m[open + 1..m.find("</mark>").unwrap()]))
+                m[..open]
+                    .contains(&anchor)
+                    .then(|| text_of(&m[open + 1..m.find("</mark>").unwrap()]))
             })
             .collect();
         assert_eq!(marks.concat(), exact, "{anchor}");
         let anchor_tag = format!("<span class=\"anchor\" id=\"{anchor}\"></span>");
         let at = body[0].find(&anchor_tag).expect("an anchor at its start");
-        assert_eq!(text_of(&body[0][..at]).chars().count() as u64, start, "{anchor} starts at its stored offset");
+        assert_eq!(
+            text_of(&body[0][..at]).chars().count() as u64,
+            start,
+            "{anchor} starts at its stored offset"
+        );
         // The mark links to the fact check.
         assert!(page.contains(&format!("<a href=\"/factchecks/{}\"", f.claim_id)));
     }
@@ -294,14 +334,24 @@ fn the_home_page_lists_searches_filters_and_pages_by_keyset() {
     let f = app.fixture();
     let mut headlines = vec![];
     for i in 0..22 {
-        let (id, e) = claim(&app, &f, &format!("Statement number {i} about pangolins."), if i % 2 == 0 { "Even Speaker" } else { "Odd Speaker" });
+        let (id, e) = claim(
+            &app,
+            &f,
+            &format!("Statement number {i} about pangolins."),
+            if i % 2 == 0 { "Even Speaker" } else { "Odd Speaker" },
+        );
         let rating = if i == 3 { "true" } else { "false" };
         let headline = format!("Headline {i}");
         publish(&app, &f, &id, &e, rating, &headline);
         headlines.push(headline);
     }
     let first = html(app.get("/"), 200);
-    let listed = |page: &str| between(page, "<h2><a href=\"/factchecks/", "</a></h2>").iter().map(|h| h.split_once("\">").unwrap().1.to_string()).collect::<Vec<_>>();
+    let listed = |page: &str| {
+        between(page, "<h2><a href=\"/factchecks/", "</a></h2>")
+            .iter()
+            .map(|h| h.split_once("\">").unwrap().1.to_string())
+            .collect::<Vec<_>>()
+    };
     let page1 = listed(&first);
     assert_eq!(page1.len(), 20);
     assert_eq!(page1[0], "Headline 21", "newest first");
@@ -326,7 +376,10 @@ fn the_home_page_lists_searches_filters_and_pages_by_keyset() {
     let p = problem(app.get("/?cursor=garbage"), 422);
     assert_eq!(p["errors"][0]["field"], "cursor");
     let etag = header(&app.get("/"), "etag");
-    assert_eq!(app.client.get(app.url("/")).header("if-none-match", &etag).send().unwrap().status(), 304);
+    assert_eq!(
+        app.client.get(app.url("/")).header("if-none-match", &etag).send().unwrap().status(),
+        304
+    );
 }
 
 #[test]
@@ -348,15 +401,26 @@ fn the_atom_feed_parses_and_lists_published_and_corrected_fact_checks() {
     let feed = atom_syndication::Feed::from_str(&text).expect("the feed parses");
     let base = &app.config.public.base_url;
     assert_eq!(feed.id(), format!("{base}/factchecks.atom"));
-    assert!(feed.links().iter().any(|l| l.rel() == "self" && l.href() == format!("{base}/factchecks.atom")));
+    assert!(
+        feed.links()
+            .iter()
+            .any(|l| l.rel() == "self" && l.href() == format!("{base}/factchecks.atom"))
+    );
     let titles: Vec<&str> = feed.entries().iter().map(|e| e.title().as_str()).collect();
-    assert_eq!(titles, ["Corrected verdict", "Other verdict"], "the corrected one comes back to the top");
+    assert_eq!(
+        titles,
+        ["Corrected verdict", "Other verdict"],
+        "the corrected one comes back to the top"
+    );
     let corrected = &feed.entries()[0];
     assert_eq!(corrected.id(), format!("{base}/factchecks/{}", f.claim_id));
     assert_eq!(corrected.links()[0].href(), format!("{base}/factchecks/{}", f.claim_id));
     let terms: Vec<&str> = corrected.categories().iter().map(|c| c.term()).collect();
     assert_eq!(terms, ["misleading", "corrected"]);
-    assert!(corrected.published().unwrap() < corrected.updated(), "first published before the correction");
+    assert!(
+        corrected.published().unwrap() < corrected.updated(),
+        "first published before the correction"
+    );
     assert_eq!(*feed.updated(), *corrected.updated());
     // RFC 4287: the feed and every entry have an id, a title and updated; an author.
     assert!(feed.entries().iter().all(|e| !e.id().is_empty() && !e.authors().is_empty()));
@@ -381,9 +445,20 @@ fn the_log_page_shows_the_served_checkpoint_its_key_and_how_to_verify_offline() 
     let vkey = app.get("/v1/log/key").text().unwrap().trim().to_string();
     let page = html(app.get("/log"), 200);
     assert!(!page.contains("No checkpoint yet"));
-    assert!(page.contains(&format!("<code>{origin}</code>")), "the page names the origin {origin}");
+    assert!(
+        page.contains(&format!("<code>{origin}</code>")),
+        "the page names the origin {origin}"
+    );
     // The page may be newer than the note we read, never older.
-    let shown: u64 = page.split("<dt>Tree size (revisions)</dt><dd>").nth(1).unwrap().split('<').next().unwrap().parse().unwrap();
+    let shown: u64 = page
+        .split("<dt>Tree size (revisions)</dt><dd>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(shown >= size.parse::<u64>().unwrap());
     assert!(page.contains(&vkey), "the page shows the verifier key");
     assert!(page.contains("/v1/log/export"));

@@ -169,7 +169,10 @@ fn a_conditional_read_is_answered_from_memory() {
     let r = app.get(&fc);
     assert_eq!(r.status(), 200);
     let etag = r.headers()["etag"].to_str().unwrap().to_string();
-    let (hits, misses) = (metric(&app, "claimledger_cache_hits_total"), metric(&app, "claimledger_cache_misses_total"));
+    let (hits, misses) = (
+        metric(&app, "claimledger_cache_hits_total"),
+        metric(&app, "claimledger_cache_misses_total"),
+    );
     for _ in 0..5 {
         let r = app.client.get(app.url(&fc)).header("if-none-match", &etag).send().unwrap();
         assert_eq!(r.status(), 304);

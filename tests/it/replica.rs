@@ -24,7 +24,11 @@ fn bindir() -> PathBuf {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
 }
 
 /// A PostgreSQL command, as the postgres OS user when we are root.
@@ -88,7 +92,10 @@ impl Standby {
             .args(["-w", "-t", "60", "-l"])
             .arg(self.data.join("standby.log"))
             .arg("-o")
-            .arg(format!("-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='' -c max_connections=200", self.port));
+            .arg(format!(
+                "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='' -c max_connections=200",
+                self.port
+            ));
         run(c, "start the standby");
     }
 

@@ -157,9 +157,9 @@ fn the_loader_rejects_a_misspelled_quote() {
 #[test]
 fn the_loader_rejects_an_ambiguous_quote() {
     // "cluster munitions" occurs many times in every article.
-    let dir = broken_copy(|c| {
-        c["claims"][0]["appearances"][0] = serde_json::json!({"article": "003_80d461b370824d72.txt", "exact": "cluster munitions", "kind": "paraphrase", "translated": false})
-    });
+    let dir = broken_copy(
+        |c| c["claims"][0]["appearances"][0] = serde_json::json!({"article": "003_80d461b370824d72.txt", "exact": "cluster munitions", "kind": "paraphrase", "translated": false}),
+    );
     rejected(&dir, "ambiguous");
 }
 
@@ -338,7 +338,16 @@ fn the_binary_run_from_the_root_directory_seeds_an_empty_database() {
         }
         up
     });
-    let page: Value = if ready { client.get(format!("{base}/v1/factchecks?limit=100")).send().unwrap().json().unwrap() } else { Value::Null };
+    let page: Value = if ready {
+        client
+            .get(format!("{base}/v1/factchecks?limit=100"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    } else {
+        Value::Null
+    };
     let stdout = std::fs::read_to_string(scratch.join("stdout")).unwrap_or_default();
     let _ = child.kill();
     let _ = child.wait();
@@ -351,6 +360,9 @@ fn the_binary_run_from_the_root_directory_seeds_an_empty_database() {
     let items = page["items"].as_array().expect("a page of fact checks");
     assert!(published > 0, "the fixture publishes verdicts");
     assert_eq!(items.len(), published, "the seeded fact checks are served: {page}");
-    assert!(stdout.contains(&format!("curl -s -X POST {base}/v1/auth/token")), "the hint names the bound address: {stdout}");
+    assert!(
+        stdout.contains(&format!("curl -s -X POST {base}/v1/auth/token")),
+        "the hint names the bound address: {stdout}"
+    );
     assert!(!stdout.contains("127.0.0.1:8080"), "no hard-coded address: {stdout}");
 }

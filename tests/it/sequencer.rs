@@ -43,7 +43,10 @@ fn every_write_answers_once_sequenced_with_its_log_position() {
     let seq = log_seq(&r);
     let claim: Value = r.json().unwrap();
     let rev = revision(&app, &auditor, seq);
-    assert_eq!((rev["entity_id"].clone(), rev["action"].clone()), (claim["id"].clone(), json!("create")));
+    assert_eq!(
+        (rev["entity_id"].clone(), rev["action"].clone()),
+        (claim["id"].clone(), json!("create"))
+    );
 
     // A PATCH carries its revision's position too.
     let r = app.patch_as(
@@ -71,7 +74,10 @@ fn every_write_answers_once_sequenced_with_its_log_position() {
     };
     for rating in ["false", "misleading"] {
         let v = draft(rating);
-        assert_eq!(app.post_as(&f.editor, &format!("/v1/verdicts/{v}/submit"), &json!({})).status(), 200);
+        assert_eq!(
+            app.post_as(&f.editor, &format!("/v1/verdicts/{v}/submit"), &json!({})).status(),
+            200
+        );
         let r = app.post_as(&f.reviewer, &format!("/v1/verdicts/{v}/publish"), &json!({}));
         assert_eq!(r.status(), 200);
         let seq = log_seq(&r);
@@ -134,7 +140,10 @@ fn a_write_not_sequenced_in_time_answers_503_and_is_sequenced_later() {
         c.write_wait = Duration::from_millis(300);
     });
     let (_, pw) = app.editor("ed", &[Role::Editor]);
-    let token = app.login("ed", &pw).json::<Value>().unwrap()["access_token"].as_str().unwrap().to_string();
+    let token = app.login("ed", &pw).json::<Value>().unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let body = json!({"statement": "Committed, not yet sequenced", "claimant": "c", "claimant_kind": "person", "language": "en"});
     let r = app
         .client
@@ -191,11 +200,13 @@ fn client_pid(conn: &mut PgConnection, backend: i32) -> Option<String> {
         #[diesel(sql_type = diesel::sql_types::Text)]
         name: String,
     }
-    diesel::sql_query(format!("SELECT application_name AS name FROM pg_stat_activity WHERE pid = {backend}"))
-        .get_result::<Name>(conn)
-        .optional()
-        .unwrap()
-        .map(|n| n.name)
+    diesel::sql_query(format!(
+        "SELECT application_name AS name FROM pg_stat_activity WHERE pid = {backend}"
+    ))
+    .get_result::<Name>(conn)
+    .optional()
+    .unwrap()
+    .map(|n| n.name)
 }
 
 fn server_token(db_url: &str) -> String {
@@ -214,7 +225,8 @@ fn server_token(db_url: &str) -> String {
     .unwrap();
     claimledger::store::sequencer::wait_for(&mut conn, &e.pending.unwrap(), Duration::from_secs(30)).unwrap();
     let config = crate::harness::test_config(db_url);
-    let keys = claimledger::auth::TokenKeys::new(&claimledger::config::Secret::new(TEST_JWT_SECRET.as_bytes().to_vec()), &config.jwt).unwrap();
+    let keys =
+        claimledger::auth::TokenKeys::new(&claimledger::config::Secret::new(TEST_JWT_SECRET.as_bytes().to_vec()), &config.jwt).unwrap();
     keys.issue(e.value.id, &[Role::Editor]).unwrap().access_token
 }
 
@@ -250,7 +262,11 @@ fn one_server_sequences_at_a_time_and_another_takes_over_when_it_dies() {
     write(&b.address, 2);
     let pid = sequencer_pid(&mut conn).unwrap();
     assert_eq!(client_pid(&mut conn, pid).unwrap(), leader, "still one leader");
-    let (mut gone, survivor, survivor_name) = if leader == "server-a" { (a, b, "server-b") } else { (b, a, "server-a") };
+    let (mut gone, survivor, survivor_name) = if leader == "server-a" {
+        (a, b, "server-b")
+    } else {
+        (b, a, "server-a")
+    };
     gone.signal("KILL");
     let _ = gone.child.wait();
     let killed = Instant::now();
@@ -325,7 +341,10 @@ fn killing_a_server_mid_load_loses_no_acknowledged_write() {
     let mut conn = db.conn();
     // What committed before a kill is sequenced after the restart.
     claimledger::store::sequencer::settle(&mut conn, Duration::from_secs(60)).unwrap();
-    let pending: i64 = claimledger::db::schema::pending_revisions::table.count().get_result(&mut conn).unwrap();
+    let pending: i64 = claimledger::db::schema::pending_revisions::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
     assert_eq!(pending, 0);
     use claimledger::db::schema::revisions::dsl as r;
     let logged: Vec<(i64, uuid::Uuid)> = r::revisions

@@ -20,7 +20,11 @@ struct Event {
 
 /// Opens a stream (after `last_event_id`, if given).
 fn open(app: &TestApp, last_event_id: Option<&str>) -> reqwest::blocking::Response {
-    let mut req = app.client.get(app.url("/v1/factchecks/stream")).header("origin", "https://example.org").timeout(Duration::from_secs(60));
+    let mut req = app
+        .client
+        .get(app.url("/v1/factchecks/stream"))
+        .header("origin", "https://example.org")
+        .timeout(Duration::from_secs(60));
     if let Some(id) = last_event_id {
         req = req.header("last-event-id", id);
     }
@@ -115,11 +119,21 @@ fn a_client_that_reconnects_with_last_event_id_while_writers_publish_ends_with_e
     let all: Vec<Event> = got.into_iter().chain(rest).collect();
     let ids: Vec<&str> = all.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len(), "no repeats: {ids:?}");
-    assert!(all.iter().all(|e| e.id == e.data["cursor"] && e.kind == format!("factcheck.{}", e.data["change"].as_str().unwrap())));
+    assert!(
+        all.iter()
+            .all(|e| e.id == e.data["cursor"] && e.kind == format!("factcheck.{}", e.data["change"].as_str().unwrap()))
+    );
     let kinds: Vec<&str> = all.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["factcheck.published", "factcheck.published", "factcheck.published", "factcheck.corrected", "factcheck.withdrawn", "factcheck.published"]
+        [
+            "factcheck.published",
+            "factcheck.published",
+            "factcheck.published",
+            "factcheck.corrected",
+            "factcheck.withdrawn",
+            "factcheck.published"
+        ]
     );
     // Apply as a downstream site would: upsert, delete on withdrawal.
     let mut public: BTreeMap<String, Value> = BTreeMap::new();
@@ -155,7 +169,12 @@ fn heartbeats_keep_an_idle_stream_open_and_streams_beyond_the_limit_get_503() {
     let r = app.get("/v1/factchecks/stream");
     assert_eq!(r.headers()["retry-after"], "2");
     problem(r, 503);
-    let r = app.client.get(app.url("/v1/factchecks/stream")).header("last-event-id", "not-a-cursor").send().unwrap();
+    let r = app
+        .client
+        .get(app.url("/v1/factchecks/stream"))
+        .header("last-event-id", "not-a-cursor")
+        .send()
+        .unwrap();
     // Still full: the limit is checked after the cursor.
     let body = problem(r, 422);
     assert_eq!(body["errors"][0]["field"], "Last-Event-ID");
@@ -163,7 +182,12 @@ fn heartbeats_keep_an_idle_stream_open_and_streams_beyond_the_limit_get_503() {
     // The slot frees once the client has gone (the server notices at its next write).
     let started = Instant::now();
     loop {
-        let r = app.client.get(app.url("/v1/factchecks/stream")).timeout(Duration::from_secs(2)).send().unwrap();
+        let r = app
+            .client
+            .get(app.url("/v1/factchecks/stream"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .unwrap();
         if r.status() == 200 {
             break;
         }

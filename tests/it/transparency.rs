@@ -32,7 +32,12 @@ pub(crate) fn log_key(app: &TestApp) -> NoteVerifier {
 
 /// The newest checkpoint, its signature verified with the served key.
 fn checkpoint(app: &TestApp, key: &NoteVerifier) -> (Checkpoint, String) {
-    let r = app.client.get(app.url("/v1/log/checkpoint")).header("Origin", "https://elsewhere.example").send().unwrap();
+    let r = app
+        .client
+        .get(app.url("/v1/log/checkpoint"))
+        .header("Origin", "https://elsewhere.example")
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
@@ -75,7 +80,11 @@ fn root_from_tiles(app: &TestApp, size: u64) -> Hash {
 }
 
 fn hashes(v: &Value) -> Vec<Hash> {
-    v.as_array().unwrap().iter().map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+        .collect()
 }
 
 #[test]
@@ -113,7 +122,10 @@ fn the_tree_over_the_log_is_signed_served_as_tiles_and_proves_every_revision() {
         let r = app.get(&format!("/v1/log/proof/inclusion?seq={seq}&size={}", first.size()));
         assert_eq!(r.status(), 200);
         let p: Value = r.json().unwrap();
-        assert_eq!((p["seq"].as_i64(), p["leaf_index"].as_i64(), p["tree_size"].as_u64()), (Some(seq), Some(seq - 1), Some(first.size())));
+        assert_eq!(
+            (p["seq"].as_i64(), p["leaf_index"].as_i64(), p["tree_size"].as_u64()),
+            (Some(seq), Some(seq - 1), Some(first.size()))
+        );
         let leaf = leaf_hash(&leaves[(seq - 1) as usize]);
         verify_inclusion((seq - 1) as u64, first.size(), &leaf, &hashes(&p["hashes"]), first.root()).unwrap();
     }
@@ -129,11 +141,19 @@ fn the_tree_over_the_log_is_signed_served_as_tiles_and_proves_every_revision() {
 
     // Every checkpoint is stored and listed, oldest first.
     let page: Value = app.get("/v1/log/checkpoints?after=0&limit=1000").json().unwrap();
-    let sizes: Vec<u64> = page["items"].as_array().unwrap().iter().map(|c| c["tree_size"].as_u64().unwrap()).collect();
+    let sizes: Vec<u64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["tree_size"].as_u64().unwrap())
+        .collect();
     assert!(sizes.contains(&first.size()) && sizes.contains(&second.size()), "{sizes:?}");
     assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{sizes:?}");
     let page: Value = app.get(&format!("/v1/log/checkpoints?after={}", first.size())).json().unwrap();
-    assert_eq!(page["items"][0]["tree_size"].as_u64(), sizes.iter().copied().find(|s| *s > first.size()));
+    assert_eq!(
+        page["items"][0]["tree_size"].as_u64(),
+        sizes.iter().copied().find(|s| *s > first.size())
+    );
 
     // A revision's tlog-proof file verifies offline with the log's key.
     let r = app.get("/v1/revisions/257/tlog-proof");
@@ -141,7 +161,9 @@ fn the_tree_over_the_log_is_signed_served_as_tiles_and_proves_every_revision() {
     let proof = TlogProof::parse(&r.text().unwrap()).unwrap();
     assert_eq!(proof.index, 256);
     assert_eq!(proof.checkpoint_note, second_text);
-    let verified = proof.verify(&leaf_hash(&leaves[256]), first.origin(), &[key.clone()], &[], 0).unwrap();
+    let verified = proof
+        .verify(&leaf_hash(&leaves[256]), first.origin(), &[key.clone()], &[], 0)
+        .unwrap();
     assert_eq!(verified.checkpoint.size(), second.size());
     // Bound to its leaf: another leaf does not verify.
     assert!(proof.verify(&leaf_hash(&leaves[255]), first.origin(), &[key], &[], 0).is_err());
@@ -156,7 +178,14 @@ fn bad_tile_and_proof_requests_are_named_problems() {
     let size = c.size();
     assert!(size >= 1);
 
-    for path in ["/v1/log/tile/0/1", "/v1/log/tile/0/x000/000", "/v1/log/tile/64/000", "/v1/log/tile/0/000.p/0", "/v1/log/tile/0/000.p/256", "/v1/log/tile/entries/00"] {
+    for path in [
+        "/v1/log/tile/0/1",
+        "/v1/log/tile/0/x000/000",
+        "/v1/log/tile/64/000",
+        "/v1/log/tile/0/000.p/0",
+        "/v1/log/tile/0/000.p/256",
+        "/v1/log/tile/entries/00",
+    ] {
         let p = problem(app.get(path), 400);
         assert!(p["detail"].as_str().unwrap().contains("tile path"), "{path}: {p}");
     }
@@ -190,7 +219,9 @@ fn an_upgraded_database_is_integrated_on_start_and_a_restart_resumes() {
     // As if the tree had never been built (a database from before issue 14).
     let mut conn = app.conn();
     diesel::sql_query("DELETE FROM tlog_tiles").execute(&mut conn).unwrap();
-    diesel::sql_query("UPDATE log_derived SET tree_size = 0").execute(&mut conn).unwrap();
+    diesel::sql_query("UPDATE log_derived SET tree_size = 0")
+        .execute(&mut conn)
+        .unwrap();
     app.restart();
     let started = Instant::now();
     loop {
@@ -247,7 +278,14 @@ fn tampering_checkpoint_row_edited_the_log_refuses_to_sign_and_says_so() {
     let f = app.fixture();
     let key = log_key(&app);
     let (c, _) = checkpoint_covering_head(&app, &key);
-    tamper(&app, "checkpoints", &format!("UPDATE checkpoints SET root_hash = decode(repeat('ab', 32), 'hex') WHERE tree_size = {}", c.size()));
+    tamper(
+        &app,
+        "checkpoints",
+        &format!(
+            "UPDATE checkpoints SET root_hash = decode(repeat('ab', 32), 'hex') WHERE tree_size = {}",
+            c.size()
+        ),
+    );
 
     // The next write grows the tree; the signer finds the stored checkpoint
     // no longer matches its note and refuses to sign.
@@ -270,9 +308,11 @@ fn tampering_tiles_rewritten_the_log_never_signs_an_inconsistent_tree() {
     let (c, _) = checkpoint_covering_head(&app, &key);
     // Someone rewrites the stored leaf hashes (the tiles have no triggers:
     // the check before signing is what stops this).
-    diesel::sql_query("UPDATE tlog_tiles SET hashes = overlay(hashes placing decode(repeat('cd', 32), 'hex') from 1) WHERE level = 0 AND idx = 0")
-        .execute(&mut app.conn())
-        .unwrap();
+    diesel::sql_query(
+        "UPDATE tlog_tiles SET hashes = overlay(hashes placing decode(repeat('cd', 32), 'hex') from 1) WHERE level = 0 AND idx = 0",
+    )
+    .execute(&mut app.conn())
+    .unwrap();
     let r = app.post_as(&f.editor, "/v1/claims", &crate::common::claim_body());
     assert_eq!(r.status(), 201);
     let p = wait_degraded(&app);
@@ -291,7 +331,11 @@ fn rewrite_newest_revision(app: &TestApp) -> i64 {
     let head = head_seq(app);
     let rev: Revision = {
         use claimledger::db::schema::revisions::dsl::*;
-        revisions.filter(seq.eq(head)).select(Revision::as_select()).first(&mut conn).unwrap()
+        revisions
+            .filter(seq.eq(head))
+            .select(Revision::as_select())
+            .first(&mut conn)
+            .unwrap()
     };
     let prev: Vec<u8> = {
         use claimledger::db::schema::revisions::dsl::*;
@@ -331,7 +375,11 @@ fn rewrite_newest_revision(app: &TestApp) -> i64 {
 /// The JSON report a CLI command printed (before its stderr).
 pub(crate) fn first_json(out: &str) -> Value {
     let start = out.find('{').unwrap_or_else(|| panic!("no JSON in {out}"));
-    serde_json::Deserializer::from_str(&out[start..]).into_iter::<Value>().next().unwrap().unwrap()
+    serde_json::Deserializer::from_str(&out[start..])
+        .into_iter::<Value>()
+        .next()
+        .unwrap()
+        .unwrap()
 }
 
 #[test]
@@ -395,10 +443,21 @@ fn a_published_fact_check_is_proven_revision_by_revision_from_the_signed_checkpo
         let seq = rev["seq"].as_u64().unwrap();
         let inc = &rev["inclusion"];
         assert_eq!(inc["leaf_index"].as_u64(), Some(seq - 1));
-        verify_inclusion(seq - 1, c.size(), &leaf_hash(&entry_hash), &hashes(&inc["hashes"]), signed.checkpoint.root()).unwrap();
+        verify_inclusion(
+            seq - 1,
+            c.size(),
+            &leaf_hash(&entry_hash),
+            &hashes(&inc["hashes"]),
+            signed.checkpoint.root(),
+        )
+        .unwrap();
     }
     // The published verdict is the one proven.
-    assert!(revisions.iter().any(|r| r["entry"]["entity_id"] == verdict["id"] && r["entry"]["snapshot"]["status"] == "published"));
+    assert!(
+        revisions
+            .iter()
+            .any(|r| r["entry"]["entity_id"] == verdict["id"] && r["entry"]["snapshot"]["status"] == "published")
+    );
     problem(app.get(&format!("/v1/factchecks/{}/proof", uuid::Uuid::now_v7())), 404);
 }
 
@@ -443,7 +502,12 @@ fn tampering_forked_history_to_a_witness_is_refused_while_the_logs_own_checkpoin
     let refused = witness
         .add_checkpoint(format_add_checkpoint(first.size(), &proof, &forked_note).as_bytes(), now + 1)
         .expect_err("a forked history is refused");
-    assert!(refused.to_string().contains("not proven consistent with the checkpoint this witness holds"), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("not proven consistent with the checkpoint this witness holds"),
+        "{refused}"
+    );
     assert_eq!(witness.logs(), vec![(first.origin().to_string(), first.size())]);
 
     // The honest log goes on, and its own consistency proof convinces the witness.
@@ -454,7 +518,10 @@ fn tampering_forked_history_to_a_witness_is_refused_while_the_logs_own_checkpoin
         .json()
         .unwrap();
     witness
-        .add_checkpoint(format_add_checkpoint(first.size(), &hashes(&p["hashes"]), &second_note).as_bytes(), now + 2)
+        .add_checkpoint(
+            format_add_checkpoint(first.size(), &hashes(&p["hashes"]), &second_note).as_bytes(),
+            now + 2,
+        )
         .expect("the witness cosigns the honest extension");
     assert_eq!(witness.logs(), vec![(first.origin().to_string(), second.size())]);
 }
@@ -503,19 +570,35 @@ fn the_log_submits_checkpoints_to_its_witness_and_serves_the_quorums_cosigned_ch
                     break (signed.checkpoint.size(), text);
                 }
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "round {round}: no cosigned checkpoint covered {head}");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "round {round}: no cosigned checkpoint covered {head}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         };
         // Signed by the log and cosigned by the witness, both verified.
         let signed = SignedCheckpoint::parse(note.as_bytes()).unwrap();
-        let verified = signed.verify(&[&operator_key.verifier() as &dyn NoteKey, &cosigner as &dyn NoteKey]).unwrap();
+        let verified = signed
+            .verify(&[&operator_key.verifier() as &dyn NoteKey, &cosigner as &dyn NoteKey])
+            .unwrap();
         assert!(verified.signed_by(operator_key.name(), operator_key.key_id()), "{note}");
-        assert!(verified.signed_by(cosigner.name(), cosigner.key_id()), "round {round}: not cosigned: {note}");
+        assert!(
+            verified.signed_by(cosigner.name(), cosigner.key_id()),
+            "round {round}: not cosigned: {note}"
+        );
         assert_eq!(size, head);
         // The tlog-proof carries the cosigned checkpoint too.
         let proof = TlogProof::parse(&app.get("/v1/revisions/1/tlog-proof").text().unwrap()).unwrap();
         let first_leaf = leaf_hash(&entry_hashes(&app)[0]);
-        let ok = proof.verify(&first_leaf, "cosigned.test.example/log", &[operator_key.verifier()], &[cosigner.clone()], 1).unwrap();
+        let ok = proof
+            .verify(
+                &first_leaf,
+                "cosigned.test.example/log",
+                &[operator_key.verifier()],
+                &[cosigner.clone()],
+                1,
+            )
+            .unwrap();
         assert_eq!(ok.cosigners.len(), 1);
     }
     drop(app);

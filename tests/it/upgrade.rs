@@ -57,7 +57,8 @@ fn restore_v1(conn: &mut PgConnection) -> Vec<RevisionRecord> {
     }
     // Projections first (the revisions' actors must exist), then the log
     // itself, exactly as exported.
-    conn.transaction(|c| claimledger::store::import::import(c, &batch).map(|_| ())).unwrap();
+    conn.transaction(|c| claimledger::store::import::import(c, &batch).map(|_| ()))
+        .unwrap();
     for r in &records {
         diesel::sql_query(
             "INSERT INTO revisions (seq, entity_kind, entity_id, entity_version, action, actor_id, reason, recorded_at, snapshot, entry_hash, chain_hash) \
@@ -112,7 +113,10 @@ fn a_version_1_database_is_brought_to_the_editorial_model_through_the_log() {
     assert!(head > v1.len() as i64);
     let exported = claimledger::store::log::batch(&mut conn, 0, v1.len() as i64, 10_000).unwrap();
     for (old, now) in v1.iter().zip(&exported) {
-        assert_eq!(serde_json::to_value(old).unwrap(), serde_json::to_value(RevisionRecord::from(now)).unwrap());
+        assert_eq!(
+            serde_json::to_value(old).unwrap(),
+            serde_json::to_value(RevisionRecord::from(now)).unwrap()
+        );
     }
     // Every claim names a claimant record, which the log holds; the
     // projections match the log again.
@@ -141,6 +145,9 @@ fn a_version_1_database_is_brought_to_the_editorial_model_through_the_log() {
         .unwrap();
     assert!(why.unwrap().contains("inferred from the name"));
     // The public set is derived from the whole log, upgrade included.
-    let public: i64 = claimledger::db::schema::public_factchecks::table.count().get_result(&mut conn).unwrap();
+    let public: i64 = claimledger::db::schema::public_factchecks::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
     assert_eq!(public, 16, "the v1 seed's published fact checks");
 }

@@ -80,7 +80,13 @@ impl Receiver {
 
     /// The requests answered 2xx, in arrival order.
     pub fn delivered(&self) -> Vec<Got> {
-        self.got.lock().unwrap().iter().filter(|g| (200..300).contains(&g.status)).cloned().collect()
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|g| (200..300).contains(&g.status))
+            .cloned()
+            .collect()
     }
 
     pub fn wait_for(&self, what: &str, mut done: impl FnMut(&[Got]) -> bool) {
@@ -89,7 +95,11 @@ impl Receiver {
             if done(&self.delivered()) {
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "timed out waiting for {what}; got {:?}", self.delivered().len());
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {what}; got {:?}",
+                self.delivered().len()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -224,7 +234,11 @@ pub fn feed(app: &TestApp) -> Vec<(String, String, String)> {
         let page: Value = app.get(&path).json().unwrap();
         let items = page["items"].as_array().unwrap();
         for i in items {
-            out.push((i["cursor"].as_str().unwrap().into(), i["change"].as_str().unwrap().into(), i["claim_id"].as_str().unwrap().into()));
+            out.push((
+                i["cursor"].as_str().unwrap().into(),
+                i["change"].as_str().unwrap().into(),
+                i["claim_id"].as_str().unwrap().into(),
+            ));
         }
         if page["caught_up"] == true {
             return out;
@@ -241,7 +255,11 @@ fn as_feed(got: &[Got]) -> Vec<(String, String, String)> {
         .map(|g| {
             let j = g.json();
             let change = j["type"].as_str().unwrap().trim_start_matches("factcheck.").to_string();
-            (j["data"]["cursor"].as_str().unwrap().into(), change, j["data"]["claim_id"].as_str().unwrap().into())
+            (
+                j["data"]["cursor"].as_str().unwrap().into(),
+                change,
+                j["data"]["claim_id"].as_str().unwrap().into(),
+            )
         })
         .collect()
 }
@@ -284,11 +302,19 @@ fn every_public_change_arrives_signed_in_log_order_exactly_the_feeds_items() {
     let d = deliveries_once(&app, &admin, &id, |items| items.len() >= 5);
     let items = d["items"].as_array().unwrap();
     assert_eq!(items.len(), 5, "{d}");
-    assert!(items.iter().all(|i| i["status_code"] == 200 && i["delivered"] == true && i["attempt"] == 1), "{d}");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["status_code"] == 200 && i["delivered"] == true && i["attempt"] == 1),
+        "{d}"
+    );
     // Every subscription change is a revision; the secret is not in the log.
     let log = app.log();
     assert!(log.iter().any(|(action, kind, ..)| action == "create" && kind == "webhook"));
-    let export = app.get_as(&app.token("aud", &[claimledger::model::Role::Auditor]), "/v1/log/export").text().unwrap();
+    let export = app
+        .get_as(&app.token("aud", &[claimledger::model::Role::Auditor]), "/v1/log/export")
+        .text()
+        .unwrap();
     assert!(!export.contains(secret.trim_start_matches("whsec_")), "the secret is never logged");
 }
 
@@ -297,7 +323,10 @@ fn every_public_change_arrives_signed_in_log_order_exactly_the_feeds_items() {
 fn deliveries_once(app: &TestApp, admin: &str, id: &str, done: impl Fn(&Vec<Value>) -> bool) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let d: Value = app.get_as(admin, &format!("/v1/webhooks/{id}/deliveries?limit=100")).json().unwrap();
+        let d: Value = app
+            .get_as(admin, &format!("/v1/webhooks/{id}/deliveries?limit=100"))
+            .json()
+            .unwrap();
         if done(d["items"].as_array().unwrap()) || std::time::Instant::now() > deadline {
             return d;
         }
@@ -311,7 +340,18 @@ fn a_receiver_answering_500_for_a_while_then_200_gets_everything_in_order() {
     let f = app.fixture();
     let admin = admin(&app);
     // The first 6 requests fail (500, then 503 with Retry-After: 0).
-    let receiver = Receiver::start(|n| (if n < 3 { 500 } else if n < 6 { 503 } else { 200 }, Duration::ZERO));
+    let receiver = Receiver::start(|n| {
+        (
+            if n < 3 {
+                500
+            } else if n < 6 {
+                503
+            } else {
+                200
+            },
+            Duration::ZERO,
+        )
+    });
     let (id, secret) = subscribe(&app, &admin, &receiver.url(), json!({}));
     publish(&app, &f, &f.claim_id, &f.evidence_id, "false");
     for n in 0..3 {
@@ -328,16 +368,31 @@ fn a_receiver_answering_500_for_a_while_then_200_gets_everything_in_order() {
     // The failed attempts were at the first event: a later one waited.
     let first_id = &all[0].id;
     assert!(all[..7].iter().all(|g| &g.id == first_id), "retries of the first event came first");
-    let d = deliveries_once(&app, &admin, &id, |items| items.iter().filter(|i| i["delivered"] == true).count() >= expected.len());
+    let d = deliveries_once(&app, &admin, &id, |items| {
+        items.iter().filter(|i| i["delivered"] == true).count() >= expected.len()
+    });
     let items = d["items"].as_array().unwrap();
     let failed: Vec<&Value> = items.iter().filter(|i| i["delivered"] == false).collect();
     assert_eq!(failed.len(), 6, "{d}");
     assert!(failed.iter().all(|i| i["next_attempt_at"].is_string() && i["error"].is_string()));
     assert!(items.iter().any(|i| i["attempt"] == 7 && i["delivered"] == true), "{d}");
     let metrics = app.get("/metrics").text().unwrap();
-    let line = |name: &str| metrics.lines().find(|l| l.starts_with(&format!("claimledger_{name}{{webhook=\"{id}\"}}"))).map(str::to_string);
-    assert_eq!(line("webhook_failures").as_deref().and_then(|l| l.rsplit(' ').next()), Some("6"), "{metrics}");
-    assert_eq!(line("webhook_queue_depth").as_deref().and_then(|l| l.rsplit(' ').next()), Some("0"), "{metrics}");
+    let line = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("claimledger_{name}{{webhook=\"{id}\"}}")))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        line("webhook_failures").as_deref().and_then(|l| l.rsplit(' ').next()),
+        Some("6"),
+        "{metrics}"
+    );
+    assert_eq!(
+        line("webhook_queue_depth").as_deref().and_then(|l| l.rsplit(' ').next()),
+        Some("0"),
+        "{metrics}"
+    );
 }
 
 #[test]
@@ -346,9 +401,19 @@ fn filters_and_event_types_choose_what_a_subscriber_gets() {
     let f = app.fixture();
     let admin = admin(&app);
     let receiver = Receiver::start(|_| (200, Duration::ZERO));
-    let (_, secret) = subscribe(&app, &admin, &receiver.url(), json!({"filter": {"rating": "false", "language": "en"}}));
+    let (_, secret) = subscribe(
+        &app,
+        &admin,
+        &receiver.url(),
+        json!({"filter": {"rating": "false", "language": "en"}}),
+    );
     let only_withdrawals = Receiver::start(|_| (200, Duration::ZERO));
-    let (wid, _) = subscribe(&app, &admin, &only_withdrawals.url(), json!({"event_types": ["factcheck.withdrawn"], "filter": {"claimant": "vladimir putin"}}));
+    let (wid, _) = subscribe(
+        &app,
+        &admin,
+        &only_withdrawals.url(),
+        json!({"event_types": ["factcheck.withdrawn"], "filter": {"claimant": "vladimir putin"}}),
+    );
     let v = publish(&app, &f, &f.claim_id, &f.evidence_id, "false");
     let (c, e) = another_claim(&app, &f, 1, "de");
     publish(&app, &f, &c, &e, "false");
@@ -360,8 +425,15 @@ fn filters_and_event_types_choose_what_a_subscriber_gets() {
     std::thread::sleep(Duration::from_millis(500));
     let got = receiver.delivered();
     let types: Vec<String> = got.iter().map(|g| g.json()["type"].as_str().unwrap().to_string()).collect();
-    assert_eq!(types, ["factcheck.published", "factcheck.withdrawn"], "only Putin's English false claim");
-    assert!(got.iter().all(|g| g.json()["data"]["claim_id"] == f.claim_id.as_str() && verifies(&secret, g)));
+    assert_eq!(
+        types,
+        ["factcheck.published", "factcheck.withdrawn"],
+        "only Putin's English false claim"
+    );
+    assert!(
+        got.iter()
+            .all(|g| g.json()["data"]["claim_id"] == f.claim_id.as_str() && verifies(&secret, g))
+    );
     assert!(got[1].json()["data"]["factcheck"].is_null());
     let w = only_withdrawals.delivered();
     assert_eq!(w.len(), 1);
@@ -392,16 +464,28 @@ fn rotation_signs_with_both_secrets_pause_holds_events_and_410_disables_until_pa
     publish(&app, &f, &f.claim_id, &f.evidence_id, "false");
     receiver.wait_for("one event", |got| got.len() == 1);
     let first = &receiver.delivered()[0];
-    assert_eq!(first.signature.split(' ').count(), 2, "old and new secret both sign during the grace period");
+    assert_eq!(
+        first.signature.split(' ').count(),
+        2,
+        "old and new secret both sign during the grace period"
+    );
     assert!(verifies(&old, first) && verifies(&new, first));
 
     // Test message: signed with the same keys, recorded, out of the event order.
     let t: Value = app.created(&admin, &format!("/v1/webhooks/{id}/test"), &json!({}));
     assert_eq!(t["delivered"], true, "{t}");
-    assert!(receiver.delivered().iter().any(|g| g.json()["type"] == "webhook.test" && verifies(&new, g)));
+    assert!(
+        receiver
+            .delivered()
+            .iter()
+            .any(|g| g.json()["type"] == "webhook.test" && verifies(&new, g))
+    );
 
     // Paused: events wait; resumed: they arrive.
-    let etag = app.get_as(&admin, &format!("/v1/webhooks/{id}")).headers()["etag"].to_str().unwrap().to_string();
+    let etag = app.get_as(&admin, &format!("/v1/webhooks/{id}")).headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let r = app.patch_as(&admin, &format!("/v1/webhooks/{id}"), Some(&etag), &json!({"status": "paused"}));
     assert_eq!(r.status(), 200);
     let (c, e) = another_claim(&app, &f, 1, "en");
@@ -430,7 +514,10 @@ fn rotation_signs_with_both_secrets_pause_holds_events_and_410_disables_until_pa
     assert!(w["disabled_reason"].as_str().unwrap().contains("410"));
     // PATCH re-enables; delivery resumes where it stopped.
     gone.store(false, Ordering::Release);
-    let etag = app.get_as(&admin, &format!("/v1/webhooks/{id}")).headers()["etag"].to_str().unwrap().to_string();
+    let etag = app.get_as(&admin, &format!("/v1/webhooks/{id}")).headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let r = app.patch_as(&admin, &format!("/v1/webhooks/{id}"), Some(&etag), &json!({"status": "active"}));
     assert_eq!(r.status(), 200);
     receiver.wait_for("the event that met 410", |got| as_feed(got).len() == 3);
@@ -439,17 +526,32 @@ fn rotation_signs_with_both_secrets_pause_holds_events_and_410_disables_until_pa
     // Replay from the start: the same ids again, in order.
     let r = app.post_as(&admin, &format!("/v1/webhooks/{id}/replay?from_cursor={}", "Zi4w"), &json!({}));
     assert_eq!(r.status(), 202, "{}", r.text().unwrap());
-    receiver.wait_for("the replay", |got| got.iter().filter(|g| g.json()["type"] != "webhook.test").count() == 6);
-    let ids: Vec<String> = receiver.delivered().iter().filter(|g| g.json()["type"] != "webhook.test").map(|g| g.id.clone()).collect();
+    receiver.wait_for("the replay", |got| {
+        got.iter().filter(|g| g.json()["type"] != "webhook.test").count() == 6
+    });
+    let ids: Vec<String> = receiver
+        .delivered()
+        .iter()
+        .filter(|g| g.json()["type"] != "webhook.test")
+        .map(|g| g.id.clone())
+        .collect();
     assert_eq!(ids[..3], ids[3..], "replayed events keep their webhook-id");
 
     // DELETE deactivates; history stays.
-    let r = app.client.delete(app.url(&format!("/v1/webhooks/{id}"))).bearer_auth(&admin).send().unwrap();
+    let r = app
+        .client
+        .delete(app.url(&format!("/v1/webhooks/{id}")))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200);
     let w: Value = app.get_as(&admin, &format!("/v1/webhooks/{id}")).json().unwrap();
     assert_eq!(w["status"], "deleted");
     let kinds: Vec<String> = app.log().into_iter().filter(|l| l.1 == "webhook").map(|l| l.0).collect();
-    assert_eq!(kinds, ["create", "update", "update", "reactivate", "deactivate", "reactivate", "deactivate"]);
+    assert_eq!(
+        kinds,
+        ["create", "update", "update", "reactivate", "deactivate", "reactivate", "deactivate"]
+    );
 }
 
 #[test]
@@ -479,7 +581,10 @@ fn private_targets_are_refused_without_the_development_flag_also_at_delivery() {
     let (id, _) = subscribe(&app, &admin, "https://example.org/hook", json!({}));
     let mut conn = app.conn();
     diesel::RunQueryDsl::execute(
-        diesel::sql_query(format!("UPDATE webhooks SET url = 'http://localhost:{}/hook' WHERE id = '{id}'", receiver.port)),
+        diesel::sql_query(format!(
+            "UPDATE webhooks SET url = 'http://localhost:{}/hook' WHERE id = '{id}'",
+            receiver.port
+        )),
         &mut conn,
     )
     .unwrap();
@@ -560,7 +665,11 @@ fn a_server_killed_mid_delivery_and_restarted_loses_nothing() {
     let restarted = ServerProcess::start(&db.url, &env);
     receiver.wait_for("everything after the restart", |got| as_feed(got).len() >= expected.len());
     let got = receiver.delivered();
-    assert_eq!(as_feed(&got), expected, "nothing lost, order kept (an event in flight may come twice, with its id)");
+    assert_eq!(
+        as_feed(&got),
+        expected,
+        "nothing lost, order kept (an event in flight may come twice, with its id)"
+    );
     assert!(got.iter().all(|g| verifies(&secret, g)));
     let _ = client;
     drop(restarted);

@@ -123,13 +123,26 @@ fn responses_carry_etags_and_patch_needs_a_current_if_match() {
     let path = format!("/v1/claims/{}", f.claim_id);
     let r = app.get_as(&f.editor, &path);
     assert_eq!(r.headers()["etag"], "\"1\"");
-    let p = problem(app.patch_as(&f.editor, &path, None, &json!({"claimant": "V. Putin", "claimant_kind": "person"})), 428);
+    let p = problem(
+        app.patch_as(&f.editor, &path, None, &json!({"claimant": "V. Putin", "claimant_kind": "person"})),
+        428,
+    );
     assert!(p["detail"].as_str().unwrap().contains("If-Match"));
-    let r = app.patch_as(&f.editor, &path, Some("\"1\""), &json!({"claimant": "V. Putin", "claimant_kind": "person"}));
+    let r = app.patch_as(
+        &f.editor,
+        &path,
+        Some("\"1\""),
+        &json!({"claimant": "V. Putin", "claimant_kind": "person"}),
+    );
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["etag"], "\"2\"");
     let p = problem(
-        app.patch_as(&f.editor, &path, Some("\"1\""), &json!({"claimant": "Vladimir V. Putin", "claimant_kind": "person"})),
+        app.patch_as(
+            &f.editor,
+            &path,
+            Some("\"1\""),
+            &json!({"claimant": "Vladimir V. Putin", "claimant_kind": "person"}),
+        ),
         412,
     );
     assert_eq!(p["current_version"], 2);

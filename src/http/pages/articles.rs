@@ -44,7 +44,9 @@ pub struct Segment {
 /// the text or empty are left out (they cannot be shown where they say).
 pub fn segments(body: &str, passages: &[Passage]) -> Vec<Segment> {
     let n = body.chars().count();
-    let valid: Vec<usize> = (0..passages.len()).filter(|&i| passages[i].start < passages[i].end && passages[i].end <= n).collect();
+    let valid: Vec<usize> = (0..passages.len())
+        .filter(|&i| passages[i].start < passages[i].end && passages[i].end <= n)
+        .collect();
     let mut bounds: Vec<usize> = vec![0, n];
     for &i in &valid {
         bounds.push(passages[i].start);
@@ -66,8 +68,16 @@ pub fn segments(body: &str, passages: &[Passage]) -> Vec<Segment> {
         .zip(bytes.windows(2))
         .map(|(cp, by)| Segment {
             text: body[by[0]..by[1]].to_string(),
-            starts: valid.iter().filter(|&&i| passages[i].start == cp[0]).map(|&i| passages[i].anchor.clone()).collect(),
-            covered_by: valid.iter().copied().filter(|&i| passages[i].start <= cp[0] && cp[1] <= passages[i].end).collect(),
+            starts: valid
+                .iter()
+                .filter(|&&i| passages[i].start == cp[0])
+                .map(|&i| passages[i].anchor.clone())
+                .collect(),
+            covered_by: valid
+                .iter()
+                .copied()
+                .filter(|&i| passages[i].start <= cp[0] && cp[1] <= passages[i].end)
+                .collect(),
         })
         .collect()
 }
@@ -117,7 +127,9 @@ fn passages(article_id: Uuid, factchecks: &[FactCheck]) -> Vec<Passage> {
             });
         }
         for e in f.evidence.iter().filter(|e| e.article_id == Some(article_id)) {
-            let (Some(start), Some(end), Some(exact)) = (e.start_pos, e.end_pos, &e.exact) else { continue };
+            let (Some(start), Some(end), Some(exact)) = (e.start_pos, e.end_pos, &e.exact) else {
+                continue;
+            };
             out.push(Passage {
                 start: usize::try_from(start).unwrap_or(usize::MAX),
                 end: usize::try_from(end).unwrap_or(0),
@@ -154,14 +166,22 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest, id: web::Path<St
             .map(|s| Run {
                 mark: s.covered_by.first().map(|&first| {
                     let p = &passages[first];
-                    let (appearance, evidence) = s.covered_by.iter().fold((false, false), |(a, e), &i| (a || !passages[i].evidence, e || passages[i].evidence));
+                    let (appearance, evidence) = s
+                        .covered_by
+                        .iter()
+                        .fold((false, false), |(a, e), &i| (a || !passages[i].evidence, e || passages[i].evidence));
                     RunMark {
                         class: match (appearance, evidence) {
                             (true, true) => "q q-both",
                             (false, true) => "q q-evidence",
                             _ => "q q-appearance",
                         },
-                        refs: s.covered_by.iter().map(|&i| passages[i].anchor.as_str()).collect::<Vec<_>>().join(" "),
+                        refs: s
+                            .covered_by
+                            .iter()
+                            .map(|&i| passages[i].anchor.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" "),
                         href: p.href.clone(),
                         title: format!("{}: {}", p.rating_label, p.headline),
                     }
@@ -211,11 +231,21 @@ mod tests {
     fn overlapping_passages_split_the_text_at_code_points() {
         // "é" and "“" are one code point each and several bytes.
         let body = "né “quoted” text here";
-        let ps = [passage(3, 11, "a-1"), passage(4, 15, "e-2"), passage(30, 40, "a-out"), passage(5, 5, "a-empty")];
+        let ps = [
+            passage(3, 11, "a-1"),
+            passage(4, 15, "e-2"),
+            passage(30, 40, "a-out"),
+            passage(5, 5, "a-empty"),
+        ];
         let segs = segments(body, &ps);
         let joined: String = segs.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(joined, body);
-        let text_of = |i: usize| segs.iter().filter(|s| s.covered_by.contains(&i)).map(|s| s.text.as_str()).collect::<String>();
+        let text_of = |i: usize| {
+            segs.iter()
+                .filter(|s| s.covered_by.contains(&i))
+                .map(|s| s.text.as_str())
+                .collect::<String>()
+        };
         assert_eq!(text_of(0), "“quoted”");
         assert_eq!(text_of(1), "quoted” tex");
         assert_eq!(text_of(2), "");

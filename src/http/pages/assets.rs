@@ -31,11 +31,22 @@ const ASSETS: &[Asset] = &[
 ];
 
 /// Each asset's ETag: a hash of its content.
-static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| ASSETS.iter().map(|a| format!("\"as-{}\"", &hex::encode(sha256(a.body.as_bytes()))[..32])).collect());
+static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    ASSETS
+        .iter()
+        .map(|a| format!("\"as-{}\"", &hex::encode(sha256(a.body.as_bytes()))[..32]))
+        .collect()
+});
 
 pub async fn asset(state: web::Data<AppState>, req: HttpRequest, name: web::Path<String>) -> AppResult<HttpResponse> {
     match ASSETS.iter().position(|a| a.name == name.as_str()) {
-        Some(i) => cacheable(&req, &state, ETAGS[i].clone(), ASSETS[i].content_type, Bytes::from_static(ASSETS[i].body.as_bytes())),
+        Some(i) => cacheable(
+            &req,
+            &state,
+            ETAGS[i].clone(),
+            ASSETS[i].content_type,
+            Bytes::from_static(ASSETS[i].body.as_bytes()),
+        ),
         None => not_found(&state, "There is no such file."),
     }
 }

@@ -105,7 +105,10 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest, params: web::Que
     let key = format!("page home {filter:?} {after:?}");
     let page = cached_page(&state, key, "pg", || async {
         let f = filter.clone();
-        let page = with_read(&state, &req, Fresh::Applied, move |conn| store::factchecks::list_aggregates(conn, &f, after, PER_PAGE)).await?;
+        let page = with_read(&state, &req, Fresh::Applied, move |conn| {
+            store::factchecks::list_aggregates(conn, &f, after, PER_PAGE)
+        })
+        .await?;
         let next_href = page.next.map(|c| {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
             for (name, value) in [("q", &p.q), ("claimant", &p.claimant), ("rating", &p.rating)] {
@@ -120,7 +123,11 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest, params: web::Que
         let filtered = filter != FactCheckFilter::default();
         let html = render(&HomePage {
             site,
-            title: if filtered { format!("Search — {site}") } else { format!("Fact checks — {site}") },
+            title: if filtered {
+                format!("Search — {site}")
+            } else {
+                format!("Fact checks — {site}")
+            },
             canonical: format!("{}/", state.config.public.base_url),
             q: p.q.clone().unwrap_or_default(),
             claimant: p.claimant.clone().unwrap_or_default(),
@@ -319,14 +326,20 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest, claim_id: web::P
     let f = match public_factcheck(&state, &req, claim_id).await {
         Ok(f) => f,
         Err(AppError::NotFound(_)) => {
-            let into = with_read(&state, &req, Fresh::Applied, move |conn| store::factchecks::merged_into(conn, claim_id)).await?;
+            let into = with_read(&state, &req, Fresh::Applied, move |conn| {
+                store::factchecks::merged_into(conn, claim_id)
+            })
+            .await?;
             return match into {
                 Some(into) => Ok(super::secure(
                     HttpResponse::MovedPermanently()
                         .insert_header((header::LOCATION, format!("/factchecks/{into}")))
                         .finish(),
                 )),
-                None => not_found(&state, "There is no published fact check for this claim: it was never published, or it was withdrawn."),
+                None => not_found(
+                    &state,
+                    "There is no published fact check for this claim: it was never published, or it was withdrawn.",
+                ),
             };
         }
         Err(e) => return Err(e),
@@ -356,7 +369,13 @@ pub async fn atom(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Htt
         Ok(Bytes::from(xml))
     })
     .await?;
-    cacheable(&req, &state, page.etag.clone(), "application/atom+xml; charset=utf-8", page.body.clone())
+    cacheable(
+        &req,
+        &state,
+        page.etag.clone(),
+        "application/atom+xml; charset=utf-8",
+        page.body.clone(),
+    )
 }
 
 fn atom_feed<'a>(state: &AppState, items: impl Iterator<Item = &'a FactCheck>) -> AppResult<String> {

@@ -146,7 +146,10 @@ mod tests {
         let view2 = CheckpointView::from_note(&text, Some(&impostor)).unwrap();
         assert!(view2.signatures.iter().all(|s| s.role == "cosigner"), "{view2:?}");
         let html = page(Some(view), Some(vkey.clone()));
-        assert!(html.contains("42") && html.contains(&vkey) && html.contains("witness.example"), "{html}");
+        assert!(
+            html.contains("42") && html.contains(&vkey) && html.contains("witness.example"),
+            "{html}"
+        );
         assert!(!html.contains("No checkpoint yet"));
         assert!(CheckpointView::from_note("not a note", None).is_none());
     }

@@ -53,7 +53,13 @@ pub fn secure(mut response: HttpResponse) -> HttpResponse {
 
 /// A rendered page (or feed) that may be cached: 304 when the reader has
 /// it, the body otherwise; ETag, Cache-Control and the security headers.
-pub fn cacheable(req: &HttpRequest, state: &AppState, etag: String, content_type: &'static str, body: web::Bytes) -> AppResult<HttpResponse> {
+pub fn cacheable(
+    req: &HttpRequest,
+    state: &AppState,
+    etag: String,
+    content_type: &'static str,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
     let response = super::factchecks::cacheable(req, state, etag, content_type, false, || Ok(body))?;
     Ok(secure(response))
 }
@@ -122,7 +128,8 @@ mod tests {
         let json = br#"{"a":"</script><script>alert(1)</script> & more","b":[1,2]}"#;
         let escaped = json_in_script(json);
         assert!(!escaped.contains("</script"), "{escaped}");
-        let (x, y): (serde_json::Value, serde_json::Value) = (serde_json::from_slice(json).unwrap(), serde_json::from_str(&escaped).unwrap());
+        let (x, y): (serde_json::Value, serde_json::Value) =
+            (serde_json::from_slice(json).unwrap(), serde_json::from_str(&escaped).unwrap());
         assert_eq!(x, y);
     }
 }

@@ -134,7 +134,10 @@ impl Family {
         let mut appearances = vec![];
         for a in self.appearances.values().filter(|a| a.value.status == AppearanceStatus::Active) {
             let article = refs.articles.get(&a.value.article_id).ok_or_else(|| {
-                AppError::internal(format!("appearance {} quotes article {}, not in the log", a.value.id, a.value.article_id))
+                AppError::internal(format!(
+                    "appearance {} quotes article {}, not in the log",
+                    a.value.id, a.value.article_id
+                ))
             })?;
             shown(a.position());
             shown(article.position());
@@ -142,9 +145,10 @@ impl Family {
         }
         let mut cited = vec![];
         for id in &verdict.value.evidence_ids {
-            let e = self.evidence.get(id).ok_or_else(|| {
-                AppError::internal(format!("verdict {} cites evidence {id}, not in the log", verdict.value.id))
-            })?;
+            let e = self
+                .evidence
+                .get(id)
+                .ok_or_else(|| AppError::internal(format!("verdict {} cites evidence {id}, not in the log", verdict.value.id)))?;
             shown(e.position());
             cited.push(e.value.clone());
         }

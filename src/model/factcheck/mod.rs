@@ -119,4 +119,3 @@ text_enum!(
         Withdrawn => "withdrawn",
     }
 );
-

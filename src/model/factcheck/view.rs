@@ -170,4 +170,3 @@ pub struct FeedPage {
     /// again later with `next_cursor`.
     pub caught_up: bool,
 }
-

@@ -19,7 +19,14 @@ use crate::store::{Committed, check_version, write};
 /// in draft or review (finish or withdraw it first); a published verdict
 /// stays with the retired claim, whose public fact check then leaves the
 /// public set and points at the survivor.
-pub fn merge(conn: &mut PgConnection, actor: &Actor, id: Uuid, into: Uuid, expected: Option<i32>, reason: &str) -> AppResult<Committed<ClaimFamily>> {
+pub fn merge(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    into: Uuid,
+    expected: Option<i32>,
+    reason: &str,
+) -> AppResult<Committed<ClaimFamily>> {
     if id == into {
         return Err(AppError::field("into", "a claim cannot be merged into itself"));
     }
@@ -31,10 +38,15 @@ pub fn merge(conn: &mut PgConnection, actor: &Actor, id: Uuid, into: Uuid, expec
         let (source, target) = if a.id == id { (a, b) } else { (b, a) };
         check_version("claim", source.version, expected)?;
         if source.status != ClaimStatus::Active {
-            return Err(AppError::Conflict(format!("claim {id} is retired; only an active claim can be merged")));
+            return Err(AppError::Conflict(format!(
+                "claim {id} is retired; only an active claim can be merged"
+            )));
         }
         if target.status != ClaimStatus::Active {
-            return Err(AppError::field("into", format!("claim {into} is retired; merge into an active claim")));
+            return Err(AppError::field(
+                "into",
+                format!("claim {into} is retired; merge into an active claim"),
+            ));
         }
         let open: Vec<Uuid> = verdicts::table
             .filter(

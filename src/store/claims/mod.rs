@@ -34,10 +34,7 @@ pub fn create(conn: &mut PgConnection, actor: &Actor, new: NewClaim, reason: Opt
             ))
             .returning(Claim::as_returning())
             .get_result(conn)?;
-        log.record(&claim, Action::Create,
-            actor.id,
-            reason,
-        );
+        log.record(&claim, Action::Create, actor.id, reason);
         Ok(claim)
     })
 }

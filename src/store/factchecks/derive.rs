@@ -42,11 +42,7 @@ fn load(conn: &mut PgConnection, claims: &BTreeSet<Uuid>, more: &[Uuid], upto: i
     let mut families: HashMap<Uuid, Family> = claims.iter().map(|c| (*c, Family::default())).collect();
     let ids: Vec<Uuid> = claims.iter().copied().collect();
     let texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-    let rows: Vec<Revision> = Sql::fixed(
-        FAMILIES_AT_SQL,
-        vec![Param::BigInt(upto), Param::Uuids(ids), Param::Texts(texts)],
-    )
-    .load(conn)?;
+    let rows: Vec<Revision> = Sql::fixed(FAMILIES_AT_SQL, vec![Param::BigInt(upto), Param::Uuids(ids), Param::Texts(texts)]).load(conn)?;
     for r in &rows {
         if let Some(f) = claim_of(r).and_then(|c| families.get_mut(&c)) {
             f.apply(r).unwrap_or_else(|e| unreadable(r, &e));
@@ -113,7 +109,9 @@ pub fn follow(conn: &mut PgConnection, new: &[Revision]) -> AppResult<Vec<Uuid>>
         .filter(|r| r.entity_kind == EntityKind::Verdict && r.action == Action::Withdraw)
         .map(|r| r.entity_id)
         .collect();
-    let (Some(first), Some(last)) = (new.first(), new.last()) else { return Ok(vec![]) };
+    let (Some(first), Some(last)) = (new.first(), new.last()) else {
+        return Ok(vec![]);
+    };
     if !touched.is_empty() {
         // What the batch's own revisions refer to, recorded before it.
         let referred_now: Vec<Uuid> = new
@@ -147,8 +145,12 @@ pub fn follow(conn: &mut PgConnection, new: &[Revision]) -> AppResult<Vec<Uuid>>
                 }
                 continue;
             }
-            let Some(claim) = claim_of(r).filter(|c| touched.contains(c)) else { continue };
-            let family = families.get_mut(&claim).ok_or_else(|| AppError::internal("a touched claim without a family"))?;
+            let Some(claim) = claim_of(r).filter(|c| touched.contains(c)) else {
+                continue;
+            };
+            let family = families
+                .get_mut(&claim)
+                .ok_or_else(|| AppError::internal("a touched claim without a family"))?;
             if let Err(e) = family.apply(r) {
                 unreadable(r, &e);
                 continue;
@@ -175,7 +177,9 @@ pub fn follow(conn: &mut PgConnection, new: &[Revision]) -> AppResult<Vec<Uuid>>
             .set(feed_items::hidden.eq(true))
             .execute(conn)?;
     }
-    diesel::update(log_derived::table).set(log_derived::public_seq.eq(last.seq)).execute(conn)?;
+    diesel::update(log_derived::table)
+        .set(log_derived::public_seq.eq(last.seq))
+        .execute(conn)?;
     Ok(touched.into_iter().collect())
 }
 

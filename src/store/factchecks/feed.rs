@@ -43,7 +43,12 @@ type ItemColumns = (
 
 pub(super) fn page_query(after: i64, upto: i64, limit: i64) -> feed_items::BoxedQuery<'static, diesel::pg::Pg, ItemColumns> {
     feed_items::table
-        .filter(feed_items::seq.gt(after).and(feed_items::seq.le(upto)).and(feed_items::hidden.eq(false)))
+        .filter(
+            feed_items::seq
+                .gt(after)
+                .and(feed_items::seq.le(upto))
+                .and(feed_items::hidden.eq(false)),
+        )
         .order(feed_items::seq.asc())
         .limit(limit)
         .select((

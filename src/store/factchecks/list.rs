@@ -46,7 +46,11 @@ fn page_rows(
 ) -> AppResult<(Vec<PageRow>, Option<ListCursor>)> {
     let query = page_query(filter, after, limit, document)?;
     let rows: Vec<PageRow> = read_only(conn, |conn| Ok(query.load(conn)?))?;
-    let next = if rows.len() as i64 == limit { rows.last().map(PageRow::cursor) } else { None };
+    let next = if rows.len() as i64 == limit {
+        rows.last().map(PageRow::cursor)
+    } else {
+        None
+    };
     Ok((rows, next))
 }
 
@@ -59,7 +63,12 @@ pub struct AggregatePage {
 }
 
 /// Like [`list`], for what renders the aggregates (the HTML pages, the Atom feed).
-pub fn list_aggregates(conn: &mut PgConnection, filter: &FactCheckFilter, after: Option<ListCursor>, limit: i64) -> AppResult<AggregatePage> {
+pub fn list_aggregates(
+    conn: &mut PgConnection,
+    filter: &FactCheckFilter,
+    after: Option<ListCursor>,
+    limit: i64,
+) -> AppResult<AggregatePage> {
     let (rows, next) = page_rows(conn, filter, after, limit, Document::Aggregate)?;
     let items = rows
         .into_iter()
@@ -158,7 +167,9 @@ pub(super) fn page_query(filter: &FactCheckFilter, after: Option<ListCursor>, li
     let doc = doc.column();
     match &filter.q {
         None => {
-            s.push(&format!("SELECT p.claim_id, p.seq, p.published_at, NULL::real AS rank, {doc} AS body FROM public_factchecks p WHERE true"));
+            s.push(&format!(
+                "SELECT p.claim_id, p.seq, p.published_at, NULL::real AS rank, {doc} AS body FROM public_factchecks p WHERE true"
+            ));
             filters(&mut s, filter);
             match after {
                 None => {}

@@ -62,9 +62,10 @@ pub fn query_plans(conn: &mut PgConnection, claim_id: Uuid, search: &FactCheckFi
         published_at: f.verdict.published_at.unwrap_or_default(),
         claim_id,
     };
-    let one = public_factchecks::table
-        .find(claim_id)
-        .select((public_factchecks::seq, public_factchecks::body, public_factchecks::aggregate));
+    let one =
+        public_factchecks::table
+            .find(claim_id)
+            .select((public_factchecks::seq, public_factchecks::body, public_factchecks::aggregate));
     Ok(vec![
         explain(conn, "one fact check", one)?,
         explain(conn, "list", page_query(&FactCheckFilter::default(), None, 20, Document::Json)?)?,

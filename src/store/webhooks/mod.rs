@@ -79,7 +79,11 @@ pub fn create(conn: &mut PgConnection, actor: &Actor, new: &NewWebhook, reason: 
             .get_result(conn)?;
         let key = new_key();
         diesel::insert_into(webhook_secrets::table)
-            .values((webhook_secrets::webhook_id.eq(id), webhook_secrets::version.eq(1), webhook_secrets::key.eq(&key)))
+            .values((
+                webhook_secrets::webhook_id.eq(id),
+                webhook_secrets::version.eq(1),
+                webhook_secrets::key.eq(&key),
+            ))
             .execute(conn)?;
         let after = derived_position(conn)?;
         diesel::insert_into(webhook_cursors::table)
@@ -126,7 +130,14 @@ fn locked(conn: &mut PgConnection, id: Uuid) -> AppResult<Webhook> {
 }
 
 /// Writes `next` over the subscription (a new version) and records it.
-fn save(conn: &mut PgConnection, log: &mut super::Log, actor: Uuid, next: &Webhook, action: Action, reason: Option<&str>) -> AppResult<Webhook> {
+fn save(
+    conn: &mut PgConnection,
+    log: &mut super::Log,
+    actor: Uuid,
+    next: &Webhook,
+    action: Action,
+    reason: Option<&str>,
+) -> AppResult<Webhook> {
     let w: Webhook = diesel::update(webhooks::table.find(next.id))
         .set((
             webhooks::url.eq(&next.url),
@@ -219,7 +230,13 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, id: Uuid, reason: Option<&
 
 /// A new signing secret; the old one keeps signing beside it (a second
 /// `v1,` signature) for `grace`, so receivers can switch without a gap.
-pub fn rotate_secret(conn: &mut PgConnection, actor: &Actor, id: Uuid, grace: std::time::Duration, reason: Option<&str>) -> AppResult<Committed<WithSecret>> {
+pub fn rotate_secret(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    grace: std::time::Duration,
+    reason: Option<&str>,
+) -> AppResult<Committed<WithSecret>> {
     write(conn, |conn, log| {
         let current = locked(conn, id)?;
         if current.status == WebhookStatus::Deleted {
@@ -232,13 +249,24 @@ pub fn rotate_secret(conn: &mut PgConnection, actor: &Actor, id: Uuid, grace: st
         let key = new_key();
         let version = current.secret_version + 1;
         diesel::insert_into(webhook_secrets::table)
-            .values((webhook_secrets::webhook_id.eq(id), webhook_secrets::version.eq(version), webhook_secrets::key.eq(&key)))
+            .values((
+                webhook_secrets::webhook_id.eq(id),
+                webhook_secrets::version.eq(version),
+                webhook_secrets::key.eq(&key),
+            ))
             .execute(conn)?;
         let next = Webhook {
             secret_version: version,
             ..current
         };
-        let w = save(conn, log, actor.id, &next, Action::Update, reason.or(Some("signing secret rotated")))?;
+        let w = save(
+            conn,
+            log,
+            actor.id,
+            &next,
+            Action::Update,
+            reason.or(Some("signing secret rotated")),
+        )?;
         Ok(WithSecret {
             webhook: w,
             secret: Some(secret_text(&key)),
@@ -251,7 +279,11 @@ pub fn rotate_secret(conn: &mut PgConnection, actor: &Actor, id: Uuid, grace: st
 pub fn signing_keys(conn: &mut PgConnection, id: Uuid) -> AppResult<Vec<Vec<u8>>> {
     Ok(webhook_secrets::table
         .filter(webhook_secrets::webhook_id.eq(id))
-        .filter(webhook_secrets::expires_at.is_null().or(webhook_secrets::expires_at.gt(diesel::dsl::now)))
+        .filter(
+            webhook_secrets::expires_at
+                .is_null()
+                .or(webhook_secrets::expires_at.gt(diesel::dsl::now)),
+        )
         .order(webhook_secrets::version.desc())
         .select(webhook_secrets::key)
         .load(conn)?)
@@ -269,7 +301,10 @@ pub fn replay(conn: &mut PgConnection, id: Uuid, from: i64) -> AppResult<i64> {
         }
         let head = derived_position(conn)?;
         if from > head {
-            return Err(AppError::field("from_cursor", format!("the feed has not reached {from} yet (it is at {head})")));
+            return Err(AppError::field(
+                "from_cursor",
+                format!("the feed has not reached {from} yet (it is at {head})"),
+            ));
         }
         diesel::update(webhook_cursors::table.find(id))
             .set((

@@ -81,7 +81,12 @@ pub struct Outgoing {
 /// before `seq` (filters are matched against it).
 fn before_withdrawal(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<Option<serde_json::Value>> {
     let text: Option<Option<String>> = feed_items::table
-        .filter(feed_items::claim_id.eq(claim_id).and(feed_items::seq.lt(seq)).and(feed_items::factcheck.is_not_null()))
+        .filter(
+            feed_items::claim_id
+                .eq(claim_id)
+                .and(feed_items::seq.lt(seq))
+                .and(feed_items::factcheck.is_not_null()),
+        )
         .order(feed_items::seq.desc())
         .select(feed_items::factcheck)
         .first(conn)
@@ -95,7 +100,12 @@ fn before_withdrawal(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppRe
 pub fn next_event(conn: &mut PgConnection, due: &Due) -> AppResult<Option<Outgoing>> {
     let derived = super::derived_position(conn)?;
     let items: Vec<(i64, Uuid, FeedChange, Option<String>, Option<Uuid>)> = feed_items::table
-        .filter(feed_items::seq.gt(due.after_seq).and(feed_items::seq.le(derived)).and(feed_items::hidden.eq(false)))
+        .filter(
+            feed_items::seq
+                .gt(due.after_seq)
+                .and(feed_items::seq.le(derived))
+                .and(feed_items::hidden.eq(false)),
+        )
         .order(feed_items::seq.asc())
         .limit(LOOK_AHEAD)
         .select((

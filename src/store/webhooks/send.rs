@@ -92,7 +92,14 @@ impl Sender {
         attempt
     }
 
-    async fn post(&self, url: &str, keys: &[Vec<u8>], message_id: &str, timestamp: i64, body: Vec<u8>) -> Result<(u16, Option<Duration>), String> {
+    async fn post(
+        &self,
+        url: &str,
+        keys: &[Vec<u8>],
+        message_id: &str,
+        timestamp: i64,
+        body: Vec<u8>,
+    ) -> Result<(u16, Option<Duration>), String> {
         let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
         // An address in the URL is not resolved, so it is checked here.
         if !self.settings.allow_private {

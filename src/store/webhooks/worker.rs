@@ -21,8 +21,8 @@ use super::send::{SendSettings, Sender};
 use crate::db::notify::{LogEvent, LogWatch};
 use crate::db::sql::{Param, Sql};
 use crate::error::AppResult;
-use crate::model::webhook::{WebhookEvent, WebhookEventData, message_id};
 use crate::model::paging::FeedCursor;
+use crate::model::webhook::{WebhookEvent, WebhookEventData, message_id};
 
 /// The advisory lock that makes a session the delivery worker.
 const WORKER_LOCK: i64 = 727_274_009;
@@ -45,9 +45,11 @@ struct Locked {
 }
 
 fn try_lead(conn: &mut PgConnection) -> AppResult<bool> {
-    Ok(Sql::fixed("SELECT pg_try_advisory_lock($1) AS locked", vec![Param::BigInt(WORKER_LOCK)])
-        .get_result::<Locked>(conn)?
-        .locked)
+    Ok(
+        Sql::fixed("SELECT pg_try_advisory_lock($1) AS locked", vec![Param::BigInt(WORKER_LOCK)])
+            .get_result::<Locked>(conn)?
+            .locked,
+    )
 }
 
 /// An event's body, as sent.
@@ -85,7 +87,10 @@ pub fn spawn(database_url: String, settings: WorkerSettings, watch: Arc<LogWatch
     std::thread::Builder::new()
         .name("webhooks".into())
         .spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
             runtime.block_on(run(&database_url, &settings, &wake, &stop));
         })
         .expect("spawn the webhook worker")
