@@ -320,8 +320,9 @@ impl TestApp {
     /// its id and password.
     pub fn editor(&self, username: &str, roles: &[Role]) -> (uuid::Uuid, String) {
         let password = format!("pw-{username}-0123456789");
+        let mut conn = self.conn();
         let editor = claimledger::store::editors::create(
-            &mut self.conn(),
+            &mut conn,
             claimledger::model::SYSTEM_ACTOR,
             claimledger::store::editors::NewEditor {
                 username: Username::parse(username).unwrap(),
@@ -332,6 +333,11 @@ impl TestApp {
             None,
         )
         .unwrap();
+        // Acknowledged only once sequenced, as a write through the API is:
+        // otherwise the server's sequencer appends it while a test reads the log.
+        if let Some(pending) = &editor.pending {
+            claimledger::store::sequencer::wait_for(&mut conn, pending, std::time::Duration::from_secs(60)).unwrap();
+        }
         (editor.value.id, password)
     }
 
