@@ -94,15 +94,19 @@ struct LockedHead {
     at: DateTime<Utc>,
 }
 
-/// Takes up to `max_groups` pending groups — the oldest committed ones, in
-/// group order — and appends their revisions to the log. None when nothing
-/// is pending. Must run inside the sequencer's transaction.
-pub fn sequence_batch(conn: &mut PgConnection, max_groups: i64) -> AppResult<Option<SequencedBatch>> {
+/// Takes the oldest committed pending groups, whole, in group order —
+/// about `max_rows` revisions (more when the last group is large) — and
+/// appends their revisions to the log. None when nothing is pending. Must
+/// run inside the sequencer's transaction.
+pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64) -> AppResult<Option<SequencedBatch>> {
+    // Both scans walk the (grp, ord) key from its low end: the table is a
+    // queue, and a plan that reads all of it (a hash of its groups) costs
+    // as much as the dead rows it holds between vacuums.
     let mut pending: Vec<PendingRevision> = Sql::fixed(
-        "DELETE FROM pending_revisions WHERE grp IN \
-           (SELECT DISTINCT grp FROM pending_revisions ORDER BY grp LIMIT $1) \
+        "DELETE FROM pending_revisions WHERE grp <= \
+           (SELECT max(grp) FROM (SELECT grp FROM pending_revisions ORDER BY grp, ord LIMIT $1) AS oldest) \
          RETURNING *",
-        vec![Param::BigInt(max_groups)],
+        vec![Param::BigInt(max_rows)],
     )
     .load(conn)?;
     if pending.is_empty() {
@@ -193,6 +197,13 @@ pub fn sequence_batch(conn: &mut PgConnection, max_groups: i64) -> AppResult<Opt
             recorded_at: at,
         },
     }))
+}
+
+/// Vacuums the pending table (outside any transaction): it is a queue,
+/// and its dead rows would otherwise slow every batch until autovacuum.
+pub fn vacuum_pending(conn: &mut PgConnection) -> AppResult<()> {
+    diesel::sql_query("VACUUM pending_revisions").execute(conn)?;
+    Ok(())
 }
 
 /// Whether anything waits to be sequenced.

@@ -24,8 +24,15 @@ use crate::ledger::{self, SequencedBatch};
 /// The advisory lock that makes a session the sequencer.
 const SEQUENCER_LOCK: i64 = 727_274_003;
 
-/// Groups per batch.
-const MAX_GROUPS: i64 = 1_000;
+/// Revisions per batch (whole groups: a little more when the last is large).
+const BATCH_ROWS: i64 = 2_000;
+
+/// The pending table is a queue: every batch leaves dead rows behind, and
+/// autovacuum visits a database at most once a minute. The sequencer
+/// vacuums it itself, once this many rows went through it …
+const VACUUM_AFTER_ROWS: usize = 20_000;
+/// … or this long after the last vacuum, when anything did.
+const VACUUM_AFTER: Duration = Duration::from_secs(2);
 
 /// Claims named one by one in a notice; more and every cache drops all.
 const MAX_NAMED_CLAIMS: usize = 2_000;
@@ -79,9 +86,9 @@ fn named(claims: Vec<uuid::Uuid>) -> Option<Vec<uuid::Uuid>> {
 /// One batch, in one transaction: sequence, integrate into the Merkle tree,
 /// derive, announce. None when nothing was pending. Committed batches are
 /// counted in the sequencer's metrics (`register_metrics`).
-pub fn step(conn: &mut PgConnection) -> AppResult<Option<SequencedBatch>> {
+pub fn step(conn: &mut PgConnection, queue: &mut PendingQueue) -> AppResult<Option<SequencedBatch>> {
     let batch = super::transaction(conn, |conn| {
-        let Some(batch) = ledger::sequence_batch(conn, MAX_GROUPS)? else {
+        let Some(batch) = ledger::sequence_batch(conn, BATCH_ROWS)? else {
             return Ok(None);
         };
         ledger::tree::integrate(conn, &batch.revisions)?;
@@ -99,8 +106,38 @@ pub fn step(conn: &mut PgConnection) -> AppResult<Option<SequencedBatch>> {
     })?;
     if let Some(b) = &batch {
         metrics::sequenced(b.revisions.len());
+        queue.taken(conn, b.revisions.len())?;
     }
     Ok(batch)
+}
+
+/// Keeps the pending table small: rows taken since the last vacuum.
+pub struct PendingQueue {
+    rows: usize,
+    last: Instant,
+}
+
+impl Default for PendingQueue {
+    fn default() -> Self {
+        // Vacuum after the first batch: a queue left by an import or a
+        // crash may be large.
+        PendingQueue {
+            rows: VACUUM_AFTER_ROWS,
+            last: Instant::now(),
+        }
+    }
+}
+
+impl PendingQueue {
+    fn taken(&mut self, conn: &mut PgConnection, rows: usize) -> AppResult<()> {
+        self.rows += rows;
+        if self.rows >= VACUUM_AFTER_ROWS || (self.rows > 0 && self.last.elapsed() >= VACUUM_AFTER) {
+            ledger::sequence::vacuum_pending(conn)?;
+            self.rows = 0;
+            self.last = Instant::now();
+        }
+        Ok(())
+    }
 }
 
 /// Derives the public set and integrates the Merkle tree for revisions
@@ -190,7 +227,8 @@ pub fn wait_for(conn: &mut PgConnection, pending: &ledger::PendingGroup, timeout
 }
 
 fn while_pending(conn: &mut PgConnection) -> AppResult<()> {
-    while step(conn)?.is_some() {}
+    let mut queue = PendingQueue::default();
+    while step(conn, &mut queue)?.is_some() {}
     Ok(())
 }
 
@@ -251,8 +289,9 @@ fn wait_or_stop(stop: &AtomicBool, total: Duration) {
 fn lead(conn: &mut PgConnection, settings: &SequencerSettings, watch: &LogWatch, stop: &AtomicBool) -> AppResult<()> {
     catch_up(conn)?;
     let mut signer = settings.signing.as_deref().map(|s| CheckpointTimer::new(s, &settings.tlog));
+    let mut queue = PendingQueue::default();
     while !stop.load(Ordering::Acquire) {
-        let stepped = step(conn)?;
+        let stepped = step(conn, &mut queue)?;
         if let Some(timer) = signer.as_mut() {
             timer.grown |= stepped.is_some();
             timer.tick(conn)?;
