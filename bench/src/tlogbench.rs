@@ -3,6 +3,8 @@
 //! polls `GET /v1/log/checkpoint`; `tree-bench` — how fast the Merkle tree
 //! integrates leaves (the fill integrates while it sequences, untimed).
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use claimledger::ledger;
@@ -26,8 +28,11 @@ pub struct CheckpointArgs {
     pub lo: u64,
     #[arg(long)]
     pub hi: u64,
-    /// Writes per second (one at a time: a write, then polls until a
-    /// checkpoint covers it, then the next at its slot).
+    /// Writes per second, one at a time on a fixed schedule; meanwhile a
+    /// poller reads the checkpoint every --poll-ms and times each write
+    /// from its acknowledgement to the first checkpoint that covers it.
+    /// (Waiting for each write's checkpoint before the next would start
+    /// every write just after a signing: each would wait a whole interval.)
     #[arg(long, default_value_t = 5.0)]
     pub rate: f64,
     #[arg(long, default_value_t = 10.0)]
@@ -74,65 +79,100 @@ pub fn checkpoint_latency(args: CheckpointArgs) -> Res<()> {
         return Err(format!("checkpoint-latency: no draft verdict in {}..={}", args.lo, args.hi).into());
     }
     let cp_url = format!("{base}/v1/log/checkpoint");
-    let size_now = |http: &reqwest::blocking::Client| -> Res<u64> {
-        let text = http.get(&cp_url).send()?.error_for_status()?.text()?;
-        Ok(checkpoint_size(&text).ok_or_else(|| format!("not a checkpoint: {text}"))?)
-    };
     let run = format!("{:x}", std::process::id() as u64 ^ chrono::Utc::now().timestamp_micros() as u64);
-    let (mut lat, mut errors, mut timeouts, mut polls, mut first_error) = (vec![], 0u64, 0u64, 0u64, None::<String>);
+    // Writes acknowledged and not yet covered: (seq, acknowledged at).
+    let pending: Mutex<Vec<(u64, Instant)>> = Mutex::new(vec![]);
+    let writing = AtomicBool::new(true);
+    let (mut errors, mut first_error, mut writes) = (0u64, None::<String>, 0u64);
     let started = Instant::now();
-    let mut k = 0usize;
-    while started.elapsed().as_secs_f64() < args.seconds {
-        let slot = started + Duration::from_secs_f64(k as f64 / args.rate);
-        if let Some(wait) = slot.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        let i = k % pool.len();
-        k += 1;
-        let (n, v) = pool[i];
-        let r = http
-            .patch(format!("{base}/v1/verdicts/{}", id(KIND_VERDICT, n)))
-            .bearer_auth(&token)
-            .header("content-type", "application/merge-patch+json")
-            .header("if-match", format!("\"{v}\""))
-            .body(json!({"headline": format!("Checkpoint latency probe {run}-{k}"), "reason": "benchmark: checkpoint latency"}).to_string())
-            .send()?;
-        let ack = Instant::now();
-        let status = r.status();
-        let seq = r
-            .headers()
-            .get("log-seq")
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.trim().parse::<u64>().ok());
-        let new_version = version_of(r.headers().get("etag"));
-        let body = r.text().unwrap_or_default();
-        let (Some(seq), true) = (seq, status.is_success()) else {
-            errors += 1;
-            first_error.get_or_insert(format!("PATCH verdict {n}: {status}: {body}"));
-            // Read its version again (an earlier run may have edited it).
-            let r = http
-                .get(format!("{base}/v1/verdicts/{}", id(KIND_VERDICT, n)))
-                .bearer_auth(&token)
-                .send()?;
-            if let Some(v) = version_of(r.headers().get("etag")) {
-                pool[i].1 = v;
-            }
-            continue;
-        };
-        pool[i].1 = new_version.unwrap_or(v + 1);
+    // The poller: one GET of the checkpoint every poll_ms, resolving every
+    // pending write its size covers (the time is when the answer was read).
+    let poller = || -> Res<(Vec<f64>, u64, u64)> {
+        let (mut lat, mut timeouts, mut polls) = (vec![], 0u64, 0u64);
         loop {
+            let done = !writing.load(Ordering::Acquire);
+            let text = http.get(&cp_url).send()?.error_for_status()?.text()?;
+            let at = Instant::now();
             polls += 1;
-            if size_now(&http)? >= seq {
-                lat.push(ack.elapsed().as_secs_f64() * 1000.0);
-                break;
+            let size = checkpoint_size(&text).ok_or_else(|| format!("not a checkpoint: {text}"))?;
+            let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+            p.retain(|(seq, ack)| {
+                if *seq <= size {
+                    lat.push((at - *ack).as_secs_f64() * 1000.0);
+                    false
+                } else if (at - *ack).as_secs_f64() > args.give_up_seconds {
+                    timeouts += 1;
+                    false
+                } else {
+                    true
+                }
+            });
+            if done && p.is_empty() {
+                return Ok((lat, timeouts, polls));
             }
-            if ack.elapsed().as_secs_f64() > args.give_up_seconds {
-                timeouts += 1;
-                break;
-            }
+            drop(p);
             std::thread::sleep(Duration::from_millis(args.poll_ms));
         }
-    }
+    };
+    let (lat, timeouts, polls) = std::thread::scope(|s| -> Res<(Vec<f64>, u64, u64)> {
+        let polling = s.spawn(|| poller().map_err(|e| e.to_string()));
+        let mut k = 0usize;
+        let outcome = (|| -> Res<()> {
+            while started.elapsed().as_secs_f64() < args.seconds {
+                let slot = started + Duration::from_secs_f64(k as f64 / args.rate);
+                if let Some(wait) = slot.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                let i = k % pool.len();
+                k += 1;
+                let (n, v) = pool[i];
+                let r = http
+                    .patch(format!("{base}/v1/verdicts/{}", id(KIND_VERDICT, n)))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/merge-patch+json")
+                    .header("if-match", format!("\"{v}\""))
+                    .body(
+                        json!({"headline": format!("Checkpoint latency probe {run}-{k}"), "reason": "benchmark: checkpoint latency"})
+                            .to_string(),
+                    )
+                    .send()?;
+                let ack = Instant::now();
+                let status = r.status();
+                let seq = r
+                    .headers()
+                    .get("log-seq")
+                    .and_then(|h| h.to_str().ok())
+                    .and_then(|h| h.trim().parse::<u64>().ok());
+                let new_version = version_of(r.headers().get("etag"));
+                let body = r.text().unwrap_or_default();
+                match (seq, status.is_success()) {
+                    (Some(seq), true) => {
+                        writes += 1;
+                        pool[i].1 = new_version.unwrap_or(v + 1);
+                        pending.lock().unwrap_or_else(|e| e.into_inner()).push((seq, ack));
+                    }
+                    _ => {
+                        errors += 1;
+                        first_error.get_or_insert(format!("PATCH verdict {n}: {status}: {body}"));
+                        // Read its version again (an earlier run may have edited it).
+                        let r = http
+                            .get(format!("{base}/v1/verdicts/{}", id(KIND_VERDICT, n)))
+                            .bearer_auth(&token)
+                            .send()?;
+                        if let Some(v) = version_of(r.headers().get("etag")) {
+                            pool[i].1 = v;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })();
+        writing.store(false, Ordering::Release);
+        let polled = polling.join().map_err(|_| "the poller panicked")??;
+        outcome?;
+        Ok(polled)
+    })?;
+    let mut lat = lat;
     if let Some(e) = first_error {
         eprintln!("checkpoint-latency: {errors} writes failed; the first: {e}");
     }
@@ -144,7 +184,7 @@ pub fn checkpoint_latency(args: CheckpointArgs) -> Res<()> {
         "{}",
         json!({
             "kind": "checkpoint_latency",
-            "writes": lat.len() as u64 + timeouts,
+            "writes": writes,
             "errors": errors,
             "timeouts": timeouts,
             "polls": polls,
