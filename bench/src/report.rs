@@ -754,6 +754,9 @@ fn transparency_and_push(results: &Results, md: &mut String, c: i64) -> std::fmt
 
 type Series<'a> = (&'a str, &'a str, &'a str, RGBColor);
 
+/// A series' label, colour and (concurrency, value) points.
+type Points = (String, RGBColor, Vec<(f64, f64)>);
+
 /// Four panels: throughput and p99 against concurrency, for (a) and (c).
 fn chart(results: &Results, path: &PathBuf) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (1100, 760)).into_drawing_area();
@@ -780,7 +783,7 @@ fn chart(results: &Results, path: &PathBuf) -> Result<(), Box<dyn std::error::Er
         ("(c) PATCH /v1/verdicts/{id}: p99 latency", &cseries, "p99_ms"),
     ];
     for (area, (title, series, key)) in panels.iter().zip(specs) {
-        let points: Vec<(String, RGBColor, Vec<(f64, f64)>)> = series
+        let points: Vec<Points> = series
             .iter()
             .map(|(phase, side, label, color)| {
                 let pts = results
