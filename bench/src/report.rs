@@ -640,7 +640,7 @@ fn transparency_and_push(results: &Results, md: &mut String, c: i64) -> std::fmt
             });
         writeln!(
             md,
-            "| checkpoint latency: a write's acknowledgement → `GET /v1/log/checkpoint` covers its `Log-Seq` ({} writes one at a time, ≤ {}/s, polled every {} ms{load}; signing interval {} ms) | p50 {} ms, p99 {} ms, max {} ms{}{} | p99 ≤ 1,000 ms | {} |",
+            "| checkpoint latency: a write's acknowledgement → `GET /v1/log/checkpoint` covers its `Log-Seq` ({} writes on a fixed schedule of {}/s, the checkpoint read every {} ms{load}; signing interval {} ms) | p50 {} ms, p99 {} ms, max {} ms{}{} | p99 ≤ 1,000 ms | {} |",
             v["writes"],
             v["rate"],
             v["poll_ms"],
@@ -700,7 +700,7 @@ fn transparency_and_push(results: &Results, md: &mut String, c: i64) -> std::fmt
         )?;
         writeln!(
             md,
-            "| webhooks: deliveries while publishing ({} to all receivers, {:.2} per publish and receiver) | {} deliveries/s | info | |",
+            "| webhooks: deliveries in the steady phase, first to last ({} to all receivers, {:.2} per publish and receiver) | {} deliveries/s | info | |",
             v["deliveries"],
             f(v, "events_per_publish").unwrap_or(0.0),
             num(f(v, "steady_deliveries_per_sec").unwrap_or(0.0))
@@ -727,7 +727,7 @@ fn transparency_and_push(results: &Results, md: &mut String, c: i64) -> std::fmt
         let pairs = v["pairs"].as_u64().unwrap_or(0);
         writeln!(
             md,
-            "| SSE `GET /v1/factchecks/stream`: a publish's acknowledgement → its event on each stream ({} of {} streams open, in {:.1} s; {} publishes; {} of {} (stream, publish) pairs arrived, {} before the publisher read the answer) | p50 {} ms, p99 {} ms, max {} ms | every pair arrives | {} |",
+            "| SSE `GET /v1/factchecks/stream`: a publish's acknowledgement → its event on each stream ({} of {} streams open, in {:.2} s; {} publishes; {} of {} (stream, publish) pairs arrived, {} before the publisher read the answer) | p50 {} ms, p99 {} ms, max {} ms | every pair arrives | {} |",
             v["connected"],
             v["streams"],
             f(v, "connect_seconds").unwrap_or(0.0),
