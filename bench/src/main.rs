@@ -2,10 +2,12 @@
 
 mod fill;
 mod pgbvars;
+mod push;
 mod reads;
 mod record;
 mod report;
 mod synth;
+mod tlogbench;
 mod verifybench;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,14 @@ enum Command {
     ReadAll(reads::ReadAllArgs),
     /// Follow the change feed page by page to its end; one results line per pass.
     FeedReplay(reads::FeedArgs),
+    /// Webhooks: local receivers, steady publishes, ack → delivery latency, a burst, signatures.
+    Push(push::PushArgs),
+    /// Many concurrent SSE streams of the change feed: publish → event latency, server memory.
+    Stream(push::StreamArgs),
+    /// Write, then poll /v1/log/checkpoint until a checkpoint covers the write.
+    CheckpointLatency(tlogbench::CheckpointArgs),
+    /// Time the Merkle tree's integration over the whole log (in memory, and through the database, rolled back).
+    TreeBench(tlogbench::TreeArgs),
 }
 
 fn main() {
@@ -45,6 +55,10 @@ fn main() {
         Command::Report(a) => report::run(a),
         Command::ReadAll(a) => reads::read_all(a),
         Command::FeedReplay(a) => reads::feed_replay(a),
+        Command::Push(a) => push::push(a),
+        Command::Stream(a) => push::stream(a),
+        Command::CheckpointLatency(a) => tlogbench::checkpoint_latency(a),
+        Command::TreeBench(a) => tlogbench::tree_bench(a),
     };
     if let Err(e) = result {
         eprintln!("claimledger-bench: {e}");

@@ -43,10 +43,10 @@ fn value(v: &str) -> Value {
     if let Ok(n) = v.parse::<i64>() {
         return json!(n);
     }
-    if let Ok(f) = v.parse::<f64>() {
-        if f.is_finite() {
-            return json!(f);
-        }
+    if let Ok(f) = v.parse::<f64>()
+        && f.is_finite()
+    {
+        return json!(f);
     }
     json!(v)
 }

@@ -447,6 +447,8 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
     writeln!(md)?;
 
+    transparency_and_push(&results, &mut md, c)?;
+
     let seq: Vec<&Value> = results.0.iter().filter(|v| v["kind"] == "sequencer").collect();
     if !seq.is_empty() {
         writeln!(
@@ -576,7 +578,184 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+fn ms0(x: Option<f64>) -> String {
+    x.map_or("–".into(), |x| if x >= 100.0 { num(x) } else { format!("{x:.1}") })
+}
+
+fn mib(kib: Option<f64>) -> String {
+    kib.map_or("–".into(), |k| format!("{:.1}", k / 1024.0))
+}
+
+/// Issue 14 (inclusion proofs, tiles, checkpoint latency, tree integration)
+/// and issue 16 (webhooks, SSE): one table, each number beside its target.
+fn transparency_and_push(results: &Results, md: &mut String, c: i64) -> std::fmt::Result {
+    let inclusion = results.load("t-inclusion", "server", c);
+    let tile = results.load("t-tile", "server", c);
+    let ckpt = results.kind("checkpoint_latency");
+    let tree = results.kind("tree");
+    let push = results.kind("push");
+    let stream = results.kind("stream");
+    if [inclusion, tile, ckpt, tree, push, stream].iter().all(Option::is_none) {
+        return Ok(());
+    }
+    writeln!(md, "Transparency (issue 14) and push (issue 16):\n")?;
+    writeln!(md, "| measurement | measured | target | |\n|---|---:|---|---|")?;
+    let tree_size = results.kind("tlog_reads").map_or("?".into(), |v| v["tree_size"].to_string());
+    let wrk_cell = |v: &Value| {
+        format!(
+            "{}/s{}, p50 {} ms, p99 {} ms",
+            num(f(v, "rps").unwrap_or(0.0)),
+            errors_note(v),
+            ms(f(v, "p50_ms")),
+            ms(f(v, "p99_ms"))
+        )
+    };
+    if let Some(v) = inclusion {
+        let p99 = f(v, "p99_ms").unwrap_or(f64::MAX);
+        writeln!(
+            md,
+            "| `GET /v1/log/proof/inclusion?seq=N&size=M`, random N ≤ M = {tree_size} (the checkpoint's size; wrk, concurrency {c}) | {} | p99 < 5 ms | {} |",
+            wrk_cell(v),
+            mark(Some(p99 < 5.0 && v["errors"] == 0))
+        )?;
+    }
+    if let Some(v) = tile {
+        writeln!(
+            md,
+            "| `GET /v1/log/tile/0/{{N}}`, a random full tile (wrk, concurrency {c}) | {} | info | |",
+            wrk_cell(v)
+        )?;
+    }
+    if let Some(v) = ckpt {
+        let p99 = f(v, "p99_ms").unwrap_or(f64::MAX);
+        let timeouts = v["timeouts"].as_u64().unwrap_or(0);
+        let load = results
+            .load("ckpt-load", "server", v["load_concurrency"].as_i64().unwrap_or(c))
+            .map_or(String::new(), |l| {
+                format!(
+                    ", during a `PATCH /v1/verdicts/{{id}}` load at concurrency {} of {}/s",
+                    v["load_concurrency"],
+                    num(f(l, "rps").unwrap_or(0.0))
+                )
+            });
+        writeln!(
+            md,
+            "| checkpoint latency: a write's acknowledgement → `GET /v1/log/checkpoint` covers its `Log-Seq` ({} writes on a fixed schedule of {}/s, the checkpoint read every {} ms{load}; signing interval {} ms) | p50 {} ms, p99 {} ms, max {} ms{}{} | p99 ≤ 1,000 ms | {} |",
+            v["writes"],
+            v["rate"],
+            v["poll_ms"],
+            v["interval_ms"],
+            ms0(f(v, "p50_ms")),
+            ms0(f(v, "p99_ms")),
+            ms0(f(v, "max_ms")),
+            if timeouts > 0 {
+                format!(" ({timeouts} never covered)")
+            } else {
+                String::new()
+            },
+            errors_note(v),
+            mark(Some(p99 <= 1000.0 && timeouts == 0))
+        )?;
+    }
+    if let Some(v) = tree {
+        let per = f(v, "db_per_sec").unwrap_or(0.0);
+        writeln!(
+            md,
+            "| Merkle tree integration through the database (`ledger::tree::catch_up_batch` from an empty tree, {} leaves in batches of {}: read the leaves, hash, write the tiles; rolled back) | {} leaves/s | ≥ 200,000 leaves/s | {} |",
+            v["leaves"],
+            v["db_batch"],
+            num(per),
+            mark(Some(per >= 200_000.0))
+        )?;
+        writeln!(
+            md,
+            "| its hashing alone, in memory (`tlog::Frontier`, batches of {}) | {} leaves/s | info | |",
+            v["memory_batch"],
+            num(f(v, "memory_per_sec").unwrap_or(0.0))
+        )?;
+    }
+    if let Some(v) = push {
+        let missing = v["missing"].as_u64().unwrap_or(0);
+        let pairs = v["pairs"].as_u64().unwrap_or(0);
+        writeln!(
+            md,
+            "| webhooks: a publish's acknowledgement → its delivery at each receiver ({} receivers; {} publishes at {}/s of {}/s asked, each answered in p50 {} ms / p99 {} ms{}; {} of {} (receiver, publish) pairs arrived, {} before the publisher read the answer) | p50 {} ms, p99 {} ms, max {} ms | every pair arrives | {} |",
+            v["subscribers"],
+            v["publishes"],
+            num(f(v, "achieved_rate").unwrap_or(0.0)),
+            num(f(v, "rate").unwrap_or(0.0)),
+            ms(f(v, "publish_p50_ms")),
+            ms(f(v, "publish_p99_ms")),
+            match v["publish_errors"].as_u64() {
+                Some(0) | None => String::new(),
+                Some(n) => format!(", {n} failed"),
+            },
+            pairs,
+            pairs + missing,
+            v["before_ack"],
+            ms0(f(v, "p50_ms")),
+            ms0(f(v, "p99_ms")),
+            ms0(f(v, "max_ms")),
+            mark(Some(missing == 0 && v["publish_errors"] == 0))
+        )?;
+        writeln!(
+            md,
+            "| webhooks: deliveries in the steady phase, first to last ({} to all receivers, {:.2} per publish and receiver) | {} deliveries/s | info | |",
+            v["deliveries"],
+            f(v, "events_per_publish").unwrap_or(0.0),
+            num(f(v, "steady_deliveries_per_sec").unwrap_or(0.0))
+        )?;
+        writeln!(
+            md,
+            "| webhooks: a burst to one fast receiver (a replay: {} events due at once, {} delivered; the first {} ms after the replay, the rate from the first to the last) | {} deliveries/s | info | |",
+            v["burst_events"],
+            v["burst_delivered"],
+            ms0(f(v, "burst_first_ms")),
+            num(f(v, "burst_per_sec").unwrap_or(0.0))
+        )?;
+        let bad = v["bad_signatures"].as_u64().unwrap_or(u64::MAX);
+        writeln!(
+            md,
+            "| webhooks: deliveries whose Standard Webhooks signature does not verify with the secret (of {} checked) | {} | 0 | {} |",
+            v["checked_signatures"],
+            bad,
+            mark(Some(bad == 0))
+        )?;
+    }
+    if let Some(v) = stream {
+        let missing = v["missing"].as_u64().unwrap_or(0);
+        let pairs = v["pairs"].as_u64().unwrap_or(0);
+        writeln!(
+            md,
+            "| SSE `GET /v1/factchecks/stream`: a publish's acknowledgement → its event on each stream ({} of {} streams open, in {:.2} s; {} publishes; {} of {} (stream, publish) pairs arrived, {} before the publisher read the answer) | p50 {} ms, p99 {} ms, max {} ms | every pair arrives | {} |",
+            v["connected"],
+            v["streams"],
+            f(v, "connect_seconds").unwrap_or(0.0),
+            v["events"],
+            pairs,
+            pairs + missing,
+            v["before_ack"],
+            ms0(f(v, "p50_ms")),
+            ms0(f(v, "p99_ms")),
+            ms0(f(v, "max_ms")),
+            mark(Some(missing == 0 && v["connected"] == v["streams"]))
+        )?;
+        writeln!(
+            md,
+            "| SSE: server memory with {} streams open | VmRSS {} MiB (before they opened: {} MiB), VmHWM {} MiB | info | |",
+            v["connected"],
+            mib(f(v, "vmrss_kib")),
+            mib(f(v, "vmrss_before_kib")),
+            mib(f(v, "vmhwm_kib"))
+        )?;
+    }
+    writeln!(md)
+}
+
 type Series<'a> = (&'a str, &'a str, &'a str, RGBColor);
+
+/// A series' label, colour and (concurrency, value) points.
+type Points = (String, RGBColor, Vec<(f64, f64)>);
 
 /// Four panels: throughput and p99 against concurrency, for (a) and (c).
 fn chart(results: &Results, path: &PathBuf) -> Result<(), Box<dyn std::error::Error>> {
@@ -604,7 +783,7 @@ fn chart(results: &Results, path: &PathBuf) -> Result<(), Box<dyn std::error::Er
         ("(c) PATCH /v1/verdicts/{id}: p99 latency", &cseries, "p99_ms"),
     ];
     for (area, (title, series, key)) in panels.iter().zip(specs) {
-        let points: Vec<(String, RGBColor, Vec<(f64, f64)>)> = series
+        let points: Vec<Points> = series
             .iter()
             .map(|(phase, side, label, color)| {
                 let pts = results

@@ -78,7 +78,7 @@ impl Plan {
             updates,
             updates_base: updates / m,
             updates_rem: updates % m,
-            max_versions: 1 + updates / m + u64::from(updates % m > 0) + 3,
+            max_versions: 1 + updates / m + u64::from(!updates.is_multiple_of(m)) + 3,
         };
         Ok(plan)
     }
@@ -160,7 +160,7 @@ impl Plan {
         if c <= self.published_claims {
             out.push(c);
         }
-        if c % 5 == 0 && c / 5 >= 1 && c / 5 <= self.superseded {
+        if c.is_multiple_of(5) && c / 5 >= 1 && c / 5 <= self.superseded {
             out.push(self.published_claims + c / 5);
         }
         let mut n = self.first_draft + c - 1;
@@ -674,7 +674,7 @@ pub fn evidence(plan: &Plan, articles: &Articles, n: u64, v: u64) -> Evidence {
         summary.push_str(&format!(" Revised {v}."));
     }
     let stance = ["supports", "refutes", "context"][(n % 3) as usize];
-    let (article_id, exact, start, end, url, title) = if n % 2 == 0 {
+    let (article_id, exact, start, end, url, title) = if n.is_multiple_of(2) {
         let a = (n / 2 - 1) % plan.articles + 1;
         let (exact, s, e) = articles.quote(a, n);
         (Some(id(KIND_ARTICLE, a)), Some(exact), Some(s), Some(e), None, None)

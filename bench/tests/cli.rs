@@ -21,6 +21,10 @@ fn help_lists_every_subcommand_bench_run_calls() {
         "report",
         "read-all",
         "feed-replay",
+        "push",
+        "stream",
+        "checkpoint-latency",
+        "tree-bench",
     ] {
         assert!(help.contains(sub), "no {sub} in:\n{help}");
     }
