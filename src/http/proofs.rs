@@ -36,9 +36,6 @@ pub struct InclusionView {
 
 /// The inclusion proof of revision `seq` in the tree of `size` leaves.
 #[utoipa::path(
-    operation_id = "getFactCheckProof",
-    operation_id = "getRevisionTlogProof",
-    operation_id = "getConsistencyProof",
     operation_id = "getInclusionProof",
     params(InclusionParams), responses((status = 200, body = InclusionView), (status = 422, body = Problem)), tag = "transparency")]
 #[get("/v1/log/proof/inclusion", wrap = "public_cors()")]
@@ -73,7 +70,7 @@ pub struct ConsistencyView {
 }
 
 /// The consistency proof between the trees of `from` and `to` leaves.
-#[utoipa::path(params(ConsistencyParams), responses((status = 200, body = ConsistencyView), (status = 422, body = Problem)), tag = "transparency")]
+#[utoipa::path(operation_id = "getConsistencyProof", params(ConsistencyParams), responses((status = 200, body = ConsistencyView), (status = 422, body = Problem)), tag = "transparency")]
 #[get("/v1/log/proof/consistency", wrap = "public_cors()")]
 pub async fn consistency(state: web::Data<AppState>, params: web::Query<ConsistencyParams>) -> AppResult<HttpResponse> {
     let ConsistencyParams { from, to } = params.into_inner();
@@ -91,6 +88,7 @@ pub async fn consistency(state: web::Data<AppState>, params: web::Query<Consiste
 /// newest signed checkpoint). Public: a proof reveals only hashes, which the
 /// public tiles hold anyway.
 #[utoipa::path(
+    operation_id = "getRevisionTlogProof",
     params(("seq" = i64, Path)),
     responses(
         (status = 200, content_type = "text/plain", body = String),
@@ -146,6 +144,7 @@ pub struct FactCheckProofOut {
 /// corrected verdicts and cited evidence), each with its inclusion proof in
 /// the newest signed checkpoint.
 #[utoipa::path(
+    operation_id = "getFactCheckProof",
     params(("claim_id" = uuid::Uuid, Path)),
     responses(
         (status = 200, body = FactCheckProofOut),

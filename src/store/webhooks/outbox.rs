@@ -94,10 +94,10 @@ fn before_withdrawal(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppRe
     Ok(text.flatten().and_then(|t| serde_json::from_str(&t).ok()))
 }
 
-/// The subscription's next event: the first item after its cursor that it
-/// wants. Items it does not want are passed over (the cursor moves past
-/// them). None: nothing to send now.
-pub fn next_event(conn: &mut PgConnection, due: &Due) -> AppResult<Option<Outgoing>> {
+/// The subscription's next events after its cursor, in log order: at most
+/// `max`, those its filter wants. When the look-ahead holds none it wants,
+/// the cursor passes over what was looked at (and nothing is returned).
+pub fn next_events(conn: &mut PgConnection, due: &Due, max: usize) -> AppResult<Vec<Outgoing>> {
     let derived = super::derived_position(conn)?;
     let items: Vec<(i64, Uuid, FeedChange, Option<String>, Option<Uuid>)> = feed_items::table
         .filter(
@@ -116,6 +116,7 @@ pub fn next_event(conn: &mut PgConnection, due: &Due) -> AppResult<Option<Outgoi
             feed_items::merged_into,
         ))
         .load(conn)?;
+    let mut wanted = vec![];
     let mut passed = None;
     for (seq, claim_id, change, factcheck, merged_into) in items {
         let kind = EventType::of(change);
@@ -124,25 +125,27 @@ pub fn next_event(conn: &mut PgConnection, due: &Due) -> AppResult<Option<Outgoi
             None => before_withdrawal(conn, claim_id, seq)?,
         };
         if due.webhook.wants(kind, shown.as_ref()) {
-            // The cursor stays where it is until this event is delivered
-            // (`record` moves it past the event, and so past what was passed over).
-            return Ok(Some(Outgoing {
+            wanted.push(Outgoing {
                 seq,
                 kind,
                 claim_id,
                 factcheck,
                 merged_into,
-            }));
+            });
+            if wanted.len() >= max {
+                break;
+            }
         }
         passed = Some(seq);
     }
-    if let Some(to) = passed {
+    if wanted.is_empty()
+        && let Some(to) = passed
+    {
         pass_over(conn, due.webhook.id, due.after_seq, to)?;
     }
-    Ok(None)
+    Ok(wanted)
 }
 
-/// Moves the cursor from `from` to `to` (unless a replay moved it meanwhile).
 fn pass_over(conn: &mut PgConnection, id: Uuid, from: i64, to: i64) -> AppResult<()> {
     diesel::update(webhook_cursors::table.filter(webhook_cursors::webhook_id.eq(id).and(webhook_cursors::after_seq.eq(from))))
         .set(webhook_cursors::after_seq.eq(to))
@@ -180,30 +183,46 @@ pub struct RetryPolicy {
     pub disable_after: std::time::Duration,
 }
 
-/// Records an attempt at `due`'s event `seq`, in one transaction: the
-/// delivery row, and the cursor moved past the event (delivered) or the
-/// next attempt scheduled (failed). A subscription that answered 410 Gone,
-/// or has failed for `disable_after`, is disabled (a revision by the
-/// system). Returns whether it was disabled.
-pub fn record(conn: &mut PgConnection, due: &Due, seq: i64, attempt: &Attempt, policy: &RetryPolicy, jitter: f64) -> AppResult<bool> {
+/// Records a round's attempts for one subscription, in one transaction:
+/// `sent` holds its events' attempts in log order, every one delivered but
+/// perhaps the last (sending stops at the first failure). The cursor moves
+/// past the last delivered event; a failure schedules the retry, or
+/// disables the subscription (a 410, or failing for `disable_after`).
+/// Returns whether it was disabled.
+pub fn record(conn: &mut PgConnection, due: &Due, sent: &[(i64, Attempt)], policy: &RetryPolicy, jitter: f64) -> AppResult<bool> {
+    let Some((_, last)) = sent.last() else {
+        return Ok(false);
+    };
     let id = due.webhook.id;
     let now = Utc::now();
-    let attempts = due.attempts + 1;
-    let failing_since = due.failing_since.unwrap_or(now);
-    let give_up = attempt.gone() || (!attempt.delivered() && (now - failing_since).to_std().unwrap_or_default() >= policy.disable_after);
-    let next_at = (!attempt.delivered() && !give_up).then(|| {
-        let wait = crate::model::webhook::backoff(&policy.schedule, attempts as u32, jitter)
-            .max(attempt.retry_after.unwrap_or_default())
+    let delivered_to = sent.iter().take_while(|(_, a)| a.delivered()).last().map(|(seq, _)| *seq);
+    // Attempt numbers: the first event had `due.attempts` before; each later
+    // one is a first attempt.
+    let failed = (!last.delivered()).then_some(sent.len() - 1);
+    let attempts_now = if sent.len() == 1 { due.attempts + 1 } else { 1 };
+    let failing_since = if delivered_to.is_some() {
+        now
+    } else {
+        due.failing_since.unwrap_or(now)
+    };
+    let give_up = failed.is_some() && (last.gone() || (now - failing_since).to_std().unwrap_or_default() >= policy.disable_after);
+    let next_at = (failed.is_some() && !give_up).then(|| {
+        let wait = crate::model::webhook::backoff(&policy.schedule, attempts_now as u32, jitter)
+            .max(last.retry_after.unwrap_or_default())
             .min(std::time::Duration::from_secs(86_400));
         now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
     });
     let committed = write(conn, |conn, log| {
-        insert_delivery(conn, id, Some(seq), attempt, attempts, next_at)?;
+        for (i, (seq, attempt)) in sent.iter().enumerate() {
+            let number = if i == 0 { due.attempts + 1 } else { 1 };
+            let retry_at = if failed == Some(i) { next_at } else { None };
+            insert_delivery(conn, id, Some(*seq), attempt, number, retry_at)?;
+        }
         let cursor = webhook_cursors::table.filter(webhook_cursors::webhook_id.eq(id).and(webhook_cursors::after_seq.eq(due.after_seq)));
-        if attempt.delivered() {
+        if failed.is_none() {
             diesel::update(cursor)
                 .set((
-                    webhook_cursors::after_seq.eq(seq),
+                    webhook_cursors::after_seq.eq(delivered_to.unwrap_or(due.after_seq)),
                     webhook_cursors::attempts.eq(0),
                     webhook_cursors::failing_since.eq(None::<DateTime<Utc>>),
                     webhook_cursors::next_attempt_at.eq(now),
@@ -213,7 +232,8 @@ pub fn record(conn: &mut PgConnection, due: &Due, seq: i64, attempt: &Attempt, p
         }
         diesel::update(cursor)
             .set((
-                webhook_cursors::attempts.eq(attempts),
+                webhook_cursors::after_seq.eq(delivered_to.unwrap_or(due.after_seq)),
+                webhook_cursors::attempts.eq(attempts_now),
                 webhook_cursors::failing_since.eq(Some(failing_since)),
                 webhook_cursors::next_attempt_at.eq(next_at.unwrap_or(now)),
             ))
@@ -223,7 +243,7 @@ pub fn record(conn: &mut PgConnection, due: &Due, seq: i64, attempt: &Attempt, p
             if current.status != WebhookStatus::Active {
                 return Ok(false);
             }
-            let why = if attempt.gone() {
+            let why = if last.gone() {
                 "the receiver answered 410 Gone".to_string()
             } else {
                 format!("deliveries failed for {} s", policy.disable_after.as_secs())

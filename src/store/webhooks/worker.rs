@@ -3,7 +3,8 @@
 //! dies the lock goes with the session and another server's worker takes
 //! over), so no event is sent by two servers at once. Each round takes the
 //! subscriptions that are due (at most `concurrency`), sends each one's
-//! next event concurrently (bounded by the client's timeout), and records
+//! next events — in log order, one after another, concurrently across
+//! subscriptions (each bounded by the client's timeout) — and records
 //! every outcome. It wakes when the log moves (the server's listener) and
 //! at least every `tick` for retries that come due.
 
@@ -26,6 +27,10 @@ use crate::model::webhook::{WebhookEvent, WebhookEventData, message_id};
 
 /// The advisory lock that makes a session the delivery worker.
 const WORKER_LOCK: i64 = 727_274_009;
+
+/// Events sent to one subscription per round, one after another: a
+/// subscriber that is keeping up gets a burst at once, not one per round.
+const PER_ROUND: usize = 100;
 
 /// Longest sleep between rounds (retries come due without a log event).
 const TICK: Duration = Duration::from_millis(250);
@@ -151,27 +156,46 @@ async fn lead(conn: &mut PgConnection, settings: &WorkerSettings, sender: &Sende
     Ok(())
 }
 
-/// One round; how many events were attempted.
+/// One round; how many events were attempted. Each due subscription gets
+/// its next events (up to `PER_ROUND`) sent one after another, in log
+/// order, stopping at its first failure; subscriptions are served
+/// concurrently; each one's outcomes are recorded in one transaction.
 async fn round(conn: &mut PgConnection, settings: &WorkerSettings, sender: &Sender) -> AppResult<usize> {
     let due = outbox::due(conn, settings.concurrency as i64)?;
-    let mut jobs: Vec<(Due, outbox::Outgoing, Vec<Vec<u8>>, Vec<u8>)> = vec![];
+    let mut jobs: Vec<(Due, Vec<(outbox::Outgoing, Vec<u8>)>, Vec<Vec<u8>>)> = vec![];
     for d in due {
-        let Some(event) = outbox::next_event(conn, &d)? else { continue };
+        let events = outbox::next_events(conn, &d, PER_ROUND)?;
+        if events.is_empty() {
+            continue;
+        }
         let keys = super::signing_keys(conn, d.webhook.id)?;
-        let body = body(&event)?;
-        jobs.push((d, event, keys, body));
+        let events = events
+            .into_iter()
+            .map(|e| body(&e).map(|b| (e, b)))
+            .collect::<AppResult<Vec<_>>>()?;
+        jobs.push((d, events, keys));
     }
-    let ids: Vec<String> = jobs.iter().map(|(d, e, _, _)| message_id(d.webhook.id, e.seq)).collect();
-    let sends = jobs
-        .iter()
-        .zip(&ids)
-        .map(|((d, e, keys, body), id)| sender.send(&d.webhook.url, keys, id, e.kind.as_str(), body.clone()));
-    let attempts = futures_util::future::join_all(sends).await;
-    for ((d, e, _, _), attempt) in jobs.iter().zip(&attempts) {
+    let sends = jobs.iter().map(|(d, events, keys)| async move {
+        let mut sent = Vec::with_capacity(events.len());
+        for (e, body) in events {
+            let id = message_id(d.webhook.id, e.seq);
+            let attempt = sender.send(&d.webhook.url, keys, &id, e.kind.as_str(), body.clone()).await;
+            let delivered = attempt.delivered();
+            sent.push((e.seq, attempt));
+            if !delivered {
+                break;
+            }
+        }
+        sent
+    });
+    let outcomes = futures_util::future::join_all(sends).await;
+    let mut attempted = 0;
+    for ((d, _, _), sent) in jobs.iter().zip(&outcomes) {
+        attempted += sent.len();
         let jitter = rand::random::<f64>();
-        if outbox::record(conn, d, e.seq, attempt, &settings.retry, jitter)? {
+        if outbox::record(conn, d, sent, &settings.retry, jitter)? {
             tracing::warn!(webhook = %d.webhook.id, "webhook subscription disabled");
         }
     }
-    Ok(jobs.len())
+    Ok(attempted)
 }
