@@ -1,5 +1,6 @@
-//! Public reads served from memory: each published fact check (its JSON,
-//! its ClaimReview, the aggregate pages render from) and each list page,
+//! Public reads served from memory: each published fact check (its JSON;
+//! apart, for those a page or a ClaimReview was asked of, the aggregate
+//! pages render from and the ClaimReview) and each list page,
 //! already serialized with its ETag, so `If-None-Match` is answered without
 //! the database. The log drives it: the listener's notices invalidate
 //! exactly the fact checks that changed (and every list page, since any
@@ -18,14 +19,23 @@ use uuid::Uuid;
 use crate::db::notify::{LogEvent, LogWatch};
 use crate::model::factcheck::FactCheck;
 
-/// A published fact check, ready to serve.
+/// A published fact check's JSON, ready to serve.
 #[derive(Debug)]
 pub struct CachedFactCheck {
     /// The log position it reflects.
     pub seq: i64,
     pub json: actix_web::web::Bytes,
-    pub claimreview: actix_web::web::Bytes,
+}
+
+/// What pages and ClaimReview render from, kept apart from the JSON: most
+/// readers want only the JSON, and the aggregate is the larger part.
+#[derive(Debug)]
+pub struct CachedDetail {
+    pub seq: i64,
     pub factcheck: Arc<FactCheck>,
+    pub claimreview: actix_web::web::Bytes,
+    /// The stored aggregate's size: what this roughly costs in memory.
+    pub aggregate_bytes: usize,
 }
 
 /// A list page (or anything else keyed by its request), ready to serve.
@@ -38,6 +48,7 @@ pub struct CachedPage {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Key {
     FactCheck(Uuid),
+    Detail(Uuid),
     Page(String),
     /// What can never change (a full page of a claim's history, a claim as
     /// of a past seq): kept until evicted, never invalidated.
@@ -48,13 +59,16 @@ enum Key {
 enum Entry {
     /// None: known not to be public (a 404 served from memory).
     FactCheck(Option<Arc<CachedFactCheck>>),
+    Detail(Arc<CachedDetail>),
     Page(Arc<CachedPage>),
 }
 
 impl Entry {
     fn size(&self) -> usize {
         256 + match self {
-            Entry::FactCheck(Some(f)) => f.json.len() * 3 + f.claimreview.len(),
+            Entry::FactCheck(Some(f)) => f.json.len(),
+            // Parsed structs take about twice their JSON text.
+            Entry::Detail(d) => 2 * d.aggregate_bytes + d.claimreview.len(),
             Entry::FactCheck(None) => 0,
             Entry::Page(p) => p.body.len() + p.etag.len(),
         }
@@ -133,6 +147,7 @@ impl PublicCache {
                 let mut s = self.store.lock().expect("cache");
                 for id in ids {
                     s.remove(&Key::FactCheck(*id));
+                    s.remove(&Key::Detail(*id));
                 }
                 s.clear_pages();
                 self.counters.invalidations.inc_by(ids.len() as u64);
@@ -173,6 +188,15 @@ impl PublicCache {
         self.hit_or_miss(found)
     }
 
+    /// The aggregate and ClaimReview of `claim_id`'s fact check, if in memory.
+    pub fn detail(&self, claim_id: Uuid) -> Option<Arc<CachedDetail>> {
+        let found = match self.store.lock().expect("cache").entries.get(&Key::Detail(claim_id)) {
+            Some(Entry::Detail(d)) => Some(d.clone()),
+            _ => None,
+        };
+        self.hit_or_miss(found)
+    }
+
     pub fn page(&self, key: &str) -> Option<Arc<CachedPage>> {
         let found = match self.store.lock().expect("cache").entries.get(&Key::Page(key.to_string())) {
             Some(Entry::Page(p)) => Some(p.clone()),
@@ -198,6 +222,10 @@ impl PublicCache {
 
     pub fn keep_factcheck(&self, start: ReadStart, claim_id: Uuid, value: Option<Arc<CachedFactCheck>>) {
         self.keep(start, Key::FactCheck(claim_id), Entry::FactCheck(value));
+    }
+
+    pub fn keep_detail(&self, start: ReadStart, claim_id: Uuid, value: Arc<CachedDetail>) {
+        self.keep(start, Key::Detail(claim_id), Entry::Detail(value));
     }
 
     pub fn keep_page(&self, start: ReadStart, key: String, page: Arc<CachedPage>) {

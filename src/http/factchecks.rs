@@ -21,7 +21,7 @@ use crate::model::factcheck::{ClaimReview, FactCheckFilter, FactCheckOut, FeedIt
 use serde_json::value::RawValue;
 use std::sync::Arc;
 
-use super::cache::{CachedFactCheck, CachedPage};
+use super::cache::{CachedDetail, CachedFactCheck, CachedPage};
 use crate::model::paging::{self, FeedCursor, ListCursor};
 use crate::store;
 use actix_web::web::Bytes;
@@ -110,8 +110,8 @@ pub(super) async fn public_factcheck(state: &web::Data<AppState>, req: &HttpRequ
         return found.ok_or_else(|| no_factcheck(claim_id));
     }
     let start = state.cache.read_start();
-    let fetched = with_read(state, req, Fresh::Applied, move |conn| store::factchecks::get(conn, claim_id)).await;
-    let doc = match fetched {
+    let fetched = with_read(state, req, Fresh::Applied, move |conn| store::factchecks::document(conn, claim_id)).await;
+    let (seq, body) = match fetched {
         Ok(doc) => doc,
         Err(AppError::NotFound(detail)) => {
             state.cache.keep_factcheck(start, claim_id, None);
@@ -119,14 +119,32 @@ pub(super) async fn public_factcheck(state: &web::Data<AppState>, req: &HttpRequ
         }
         Err(e) => return Err(e),
     };
-    let claimreview = json_bytes(&ClaimReview::of(&doc.factcheck, &state.config.public.publisher()))?;
     let cached = Arc::new(CachedFactCheck {
-        seq: doc.seq,
-        json: Bytes::from(doc.body),
-        claimreview,
-        factcheck: Arc::new(doc.factcheck),
+        seq,
+        json: Bytes::from(body),
     });
     state.cache.keep_factcheck(start, claim_id, Some(cached.clone()));
+    Ok(cached)
+}
+
+/// What a published fact check's page and ClaimReview render from: from
+/// memory, or once per change from its derived aggregate, then kept.
+/// (Call [`public_factcheck`] first: it answers for claims not public.)
+pub(super) async fn public_detail(state: &web::Data<AppState>, req: &HttpRequest, claim_id: Uuid) -> AppResult<Arc<CachedDetail>> {
+    if let Some(found) = state.cache.detail(claim_id) {
+        return Ok(found);
+    }
+    let start = state.cache.read_start();
+    let (seq, factcheck, aggregate_bytes) =
+        with_read(state, req, Fresh::Applied, move |conn| store::factchecks::aggregate(conn, claim_id)).await?;
+    let claimreview = json_bytes(&ClaimReview::of(&factcheck, &state.config.public.publisher()))?;
+    let cached = Arc::new(CachedDetail {
+        seq,
+        factcheck: Arc::new(factcheck),
+        claimreview,
+        aggregate_bytes,
+    });
+    state.cache.keep_detail(start, claim_id, cached.clone());
     Ok(cached)
 }
 
@@ -354,7 +372,8 @@ pub async fn read(state: web::Data<AppState>, req: HttpRequest, claim_id: web::P
         other => other?,
     };
     if prefers_json_ld(&req) {
-        return claim_review_response(&req, &state, &f, true);
+        let d = public_detail(&state, &req, claim_id).await?;
+        return claim_review_response(&req, &state, &d, true);
     }
     let response = cacheable(&req, &state, format!("\"fc-{}\"", f.seq), JSON, true, || Ok(f.json.clone()))?;
     Ok(with_proof_link(response, claim_id))
@@ -386,14 +405,18 @@ fn with_proof_link(mut response: HttpResponse, claim_id: Uuid) -> HttpResponse {
 #[get("/v1/factchecks/{claim_id}/claimreview", wrap = "public_cors()")]
 pub async fn claim_review(state: web::Data<AppState>, req: HttpRequest, claim_id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let claim_id = claim_id.into_inner();
-    let f = match public_factcheck(&state, &req, claim_id).await {
-        Err(AppError::NotFound(detail)) => return moved_or(&state, &req, claim_id, detail).await,
-        other => other?,
-    };
-    claim_review_response(&req, &state, &f, false)
+    // Not public (or merged): answered from what the JSON read keeps.
+    if let Err(e) = public_factcheck(&state, &req, claim_id).await {
+        return match e {
+            AppError::NotFound(detail) => moved_or(&state, &req, claim_id, detail).await,
+            e => Err(e),
+        };
+    }
+    let d = public_detail(&state, &req, claim_id).await?;
+    claim_review_response(&req, &state, &d, false)
 }
 
-fn claim_review_response(req: &HttpRequest, state: &AppState, f: &CachedFactCheck, negotiated: bool) -> AppResult<HttpResponse> {
+fn claim_review_response(req: &HttpRequest, state: &AppState, f: &CachedDetail, negotiated: bool) -> AppResult<HttpResponse> {
     let response = cacheable(req, state, format!("\"cr-{}\"", f.seq), JSON_LD, negotiated, || {
         Ok(f.claimreview.clone())
     })?;

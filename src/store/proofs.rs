@@ -139,8 +139,8 @@ pub struct FactCheckProof {
 /// signed checkpoint.
 pub fn factcheck_proof(conn: &mut PgConnection, claim_id: uuid::Uuid, key_name: &str, quorum: usize) -> AppResult<FactCheckProof> {
     conn.build_transaction().read_only().repeatable_read().run(|conn| {
-        let fc = super::factchecks::get(conn, claim_id)?;
-        let f = &fc.factcheck;
+        let (fc_seq, f, _) = super::factchecks::aggregate(conn, claim_id)?;
+        let f = &f;
         let mut ids = vec![f.claim.id, f.verdict.id];
         ids.extend(f.claimant.iter().map(|c| c.id));
         for (a, article) in &f.appearances {
@@ -153,13 +153,13 @@ pub fn factcheck_proof(conn: &mut PgConnection, claim_id: uuid::Uuid, key_name: 
         let latest = super::checkpoints::served(conn, quorum)?
             .ok_or_else(|| AppError::Unavailable("no checkpoint has been signed yet; retry shortly".into()))?;
         let size = latest.tree_size as u64;
-        if fc.seq as u64 > size {
+        if fc_seq as u64 > size {
             return Err(AppError::Unavailable(format!(
                 "the fact check (seq {}) is not covered by a signed checkpoint yet (the newest covers {size}); retry shortly",
-                fc.seq
+                fc_seq
             )));
         }
-        let mut revisions = crate::ledger::asof::newest_of(conn, &ids, fc.seq)?;
+        let mut revisions = crate::ledger::asof::newest_of(conn, &ids, fc_seq)?;
         revisions.sort_by_key(|r| r.seq);
         let mut out = Vec::with_capacity(revisions.len());
         for revision in revisions {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{BUILD, HTML, cacheable, json_in_script, long_date, not_found, render};
 use crate::all_fields;
 use crate::error::{AppError, AppResult};
-use crate::http::factchecks::{page as cached_page, public_factcheck};
+use crate::http::factchecks::{page as cached_page, public_detail, public_factcheck};
 use crate::http::{AppState, Fresh, with_read};
 use crate::model::evidence::Stance;
 use crate::model::factcheck::{FactCheck, FactCheckFilter};
@@ -344,13 +344,14 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest, claim_id: web::P
         }
         Err(e) => return Err(e),
     };
-    let etag = format!("\"pg-{}-{BUILD}\"", f.seq);
+    let etag = |seq: i64| format!("\"pg-{seq}-{BUILD}\"");
     // The reader has this page: answer 304 without rendering it.
-    if crate::http::factchecks::client_has(&req, &etag) {
-        return cacheable(&req, &state, etag, HTML, Bytes::new());
+    if crate::http::factchecks::client_has(&req, &etag(f.seq)) {
+        return cacheable(&req, &state, etag(f.seq), HTML, Bytes::new());
     }
-    let html = factcheck_page(&state, &f.factcheck, &f.claimreview)?;
-    cacheable(&req, &state, etag, HTML, Bytes::from(html))
+    let d = public_detail(&state, &req, claim_id).await?;
+    let html = factcheck_page(&state, &d.factcheck, &d.claimreview)?;
+    cacheable(&req, &state, etag(d.seq), HTML, Bytes::from(html))
 }
 
 // --------------------------------------------------------------- the feed

@@ -48,17 +48,31 @@ pub fn merged_into(conn: &mut PgConnection, claim_id: Uuid) -> AppResult<Option<
         .flatten())
 }
 
-/// One published fact check: one indexed lookup.
-pub fn get(conn: &mut PgConnection, claim_id: Uuid) -> AppResult<PublicFactCheck> {
-    let row: Option<(i64, String, serde_json::Value)> = public_factchecks::table
+/// A published fact check's JSON as served and its log position (the
+/// ETag): one indexed lookup, nothing parsed.
+pub fn document(conn: &mut PgConnection, claim_id: Uuid) -> AppResult<(i64, String)> {
+    public_factchecks::table
         .find(claim_id)
-        .select((public_factchecks::seq, public_factchecks::body, public_factchecks::aggregate))
+        .select((public_factchecks::seq, public_factchecks::body))
         .first(conn)
-        .optional()?;
-    let (seq, body, aggregate) = row.ok_or_else(|| no_factcheck(claim_id))?;
-    let factcheck = serde_json::from_value(aggregate)
-        .map_err(|e| AppError::internal(format!("the stored fact check of claim {claim_id} does not parse: {e}")))?;
-    Ok(PublicFactCheck { seq, body, factcheck })
+        .optional()?
+        .ok_or_else(|| no_factcheck(claim_id))
+}
+
+/// A published fact check's aggregate (what ClaimReview and pages render
+/// from), its log position, and the size of its stored text: one indexed
+/// lookup.
+pub fn aggregate(conn: &mut PgConnection, claim_id: Uuid) -> AppResult<(i64, FactCheck, usize)> {
+    let (seq, text): (i64, String) = public_factchecks::table
+        .find(claim_id)
+        .select((
+            public_factchecks::seq,
+            diesel::dsl::sql::<diesel::sql_types::Text>("aggregate::text"),
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| no_factcheck(claim_id))?;
+    Ok((seq, parse_aggregate(claim_id, &text)?, text.len()))
 }
 
 fn parse_aggregate(claim_id: Uuid, text: &str) -> AppResult<FactCheck> {

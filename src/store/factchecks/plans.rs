@@ -9,7 +9,7 @@ use diesel::sql_types::Text;
 use uuid::Uuid;
 
 use super::list::{Document, page_query};
-use super::{feed, get};
+use super::{aggregate, feed};
 use crate::db::schema::public_factchecks;
 use crate::error::AppResult;
 use crate::model::factcheck::FactCheckFilter;
@@ -57,7 +57,7 @@ fn explain<Q: QueryFragment<Pg>>(conn: &mut PgConnection, name: &'static str, qu
 /// would run with: for tests and operators checking that they are answered
 /// from indexes.
 pub fn query_plans(conn: &mut PgConnection, claim_id: Uuid, search: &FactCheckFilter) -> AppResult<Vec<QueryPlan>> {
-    let f = get(conn, claim_id)?.factcheck;
+    let (_, f, _) = aggregate(conn, claim_id)?;
     let page = ListCursor::Newest {
         published_at: f.verdict.published_at.unwrap_or_default(),
         claim_id,
