@@ -99,16 +99,29 @@ struct LockedHead {
 /// appends their revisions to the log. None when nothing is pending. Must
 /// run inside the sequencer's transaction.
 pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64) -> AppResult<Option<SequencedBatch>> {
-    // Both scans walk the (grp, ord) key from its low end: the table is a
-    // queue, and a plan that reads all of it (a hash of its groups) costs
-    // as much as the dead rows it holds between vacuums.
+    // The oldest `max_rows` revisions, found along the (grp, ord) key and
+    // deleted by it: the table is a queue, and a plan that reads all of it
+    // costs as much as the rows (live or dead) it holds — a bulk import
+    // leaves a million. A range predicate on a subquery's value would be
+    // planned blind (a third of the table) and scanned.
     let mut pending: Vec<PendingRevision> = Sql::fixed(
-        "DELETE FROM pending_revisions WHERE grp <= \
-           (SELECT max(grp) FROM (SELECT grp FROM pending_revisions ORDER BY grp, ord LIMIT $1) AS oldest) \
+        "DELETE FROM pending_revisions WHERE (grp, ord) IN \
+           (SELECT grp, ord FROM pending_revisions ORDER BY grp, ord LIMIT $1) \
          RETURNING *",
         vec![Param::BigInt(max_rows)],
     )
     .load(conn)?;
+    // Groups go whole: the rest of a group cut by the limit comes too.
+    if pending.len() as i64 >= max_rows
+        && let Some(cut) = pending.iter().max_by_key(|p| (p.grp, p.ord)).map(|p| (p.grp, p.ord))
+    {
+        let rest: Vec<PendingRevision> = Sql::fixed(
+            "DELETE FROM pending_revisions WHERE grp = $1 AND ord > $2 RETURNING *",
+            vec![Param::BigInt(cut.0), Param::Int(cut.1)],
+        )
+        .load(conn)?;
+        pending.extend(rest);
+    }
     if pending.is_empty() {
         return Ok(None);
     }
