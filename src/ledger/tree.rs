@@ -35,8 +35,17 @@ struct TileRow {
 /// (it grew since); hashes never change, so any prefix is that tile.
 pub fn load_tiles(conn: &mut PgConnection, tiles: &[TileId]) -> AppResult<TileSet> {
     let mut set = TileSet::new();
+    for (id, bytes) in load_tile_bytes(conn, tiles)? {
+        set.insert(id.level, id.index, bytes).map_err(AppError::internal)?;
+    }
+    Ok(set)
+}
+
+/// The given tiles' bytes, each cut to its asked width (one query). A tile
+/// stored narrower than asked comes as stored; one not stored, not at all.
+pub fn load_tile_bytes(conn: &mut PgConnection, tiles: &[TileId]) -> AppResult<Vec<(TileId, Vec<u8>)>> {
     if tiles.is_empty() {
-        return Ok(set);
+        return Ok(vec![]);
     }
     let levels: Vec<i32> = tiles.iter().map(|t| i32::from(t.level)).collect();
     let indexes: Vec<i64> = tiles.iter().map(|t| t.index as i64).collect();
@@ -46,11 +55,17 @@ pub fn load_tiles(conn: &mut PgConnection, tiles: &[TileId]) -> AppResult<TileSe
         vec![Param::Ints(levels), Param::BigInts(indexes)],
     )
     .load(conn)?;
-    for row in rows {
-        set.insert(row.level as u8, row.idx as u64, row.hashes)
-            .map_err(AppError::internal)?;
-    }
-    Ok(set)
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let id = *tiles
+                .iter()
+                .find(|t| i16::from(t.level) == row.level && t.index as i64 == row.idx)?;
+            let mut bytes = row.hashes;
+            bytes.truncate(usize::from(id.width) * 32);
+            Some((id, bytes))
+        })
+        .collect())
 }
 
 /// One stored tile's bytes, cut to `width` hashes; None when it is not

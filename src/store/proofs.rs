@@ -62,12 +62,39 @@ fn size_in_tree(conn: &mut PgConnection, field: &str, size: u64) -> AppResult<()
 }
 
 pub fn inclusion(conn: &mut PgConnection, seq: i64, size: u64) -> AppResult<Inclusion> {
+    let needed = inclusion_tiles(seq, size)?;
+    let tiles = tiles_in_tree(conn, size, &needed)?;
+    inclusion_from(seq, size, tiles)
+}
+
+/// The tiles the inclusion proof of revision `seq` in the tree of `size`
+/// leaves is computed from.
+pub fn inclusion_tiles(seq: i64, size: u64) -> AppResult<Vec<TileId>> {
     let index = leaf_index_for_seq(seq)
         .filter(|i| *i < size)
         .ok_or_else(|| AppError::field("seq", format!("seq must be between 1 and the tree size ({size})")))?;
+    tile::tiles_for_inclusion(index, size).map_err(AppError::internal)
+}
+
+/// Tiles of the tree of `size` leaves (which must not be beyond the stored
+/// tree), each cut to its width: what a tile holds at a width never
+/// changes, so callers may keep them.
+pub fn tiles_in_tree(conn: &mut PgConnection, size: u64, ids: &[TileId]) -> AppResult<Vec<(TileId, Vec<u8>)>> {
     size_in_tree(conn, "size", size)?;
-    let tiles = tree::load_tiles(conn, &tile::tiles_for_inclusion(index, size).map_err(AppError::internal)?)?;
-    let hashes = merkle::inclusion_proof(index, size, &tiles).map_err(AppError::internal)?;
+    tree::load_tile_bytes(conn, ids)
+}
+
+/// The inclusion proof of revision `seq` in the tree of `size` leaves, from
+/// the tiles [`inclusion_tiles`] names (however they were read).
+pub fn inclusion_from(seq: i64, size: u64, tiles: Vec<(TileId, Vec<u8>)>) -> AppResult<Inclusion> {
+    let index = leaf_index_for_seq(seq)
+        .filter(|i| *i < size)
+        .ok_or_else(|| AppError::field("seq", format!("seq must be between 1 and the tree size ({size})")))?;
+    let mut set = tile::TileSet::new();
+    for (id, bytes) in tiles {
+        set.insert(id.level, id.index, bytes).map_err(AppError::internal)?;
+    }
+    let hashes = merkle::inclusion_proof(index, size, &set).map_err(AppError::internal)?;
     Ok(Inclusion {
         seq,
         leaf_index: index,
