@@ -118,6 +118,27 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// From arrivals (who, seq, when), the first per (who, seq) of an
+/// acknowledged seq: its time after the acknowledgement in ms, sorted, and
+/// how many came before the publisher had read the answer (counted as 0).
+fn since_ack(ack_of: &HashMap<i64, Instant>, arrivals: impl IntoIterator<Item = (usize, i64, Instant)>) -> (Vec<f64>, u64) {
+    let mut first: HashMap<(usize, i64), Instant> = HashMap::new();
+    for (who, q, at) in arrivals {
+        if ack_of.contains_key(&q) {
+            let e = first.entry((who, q)).or_insert(at);
+            *e = (*e).min(at);
+        }
+    }
+    let before_ack = first.iter().filter(|((_, q), at)| **at < ack_of[q]).count() as u64;
+    let lat = sorted(
+        first
+            .iter()
+            .map(|((_, q), at)| ms(at.saturating_duration_since(ack_of[q])))
+            .collect(),
+    );
+    (lat, before_ack)
+}
+
 /// Waits until `done()` or `secs` have passed; whether it is done.
 async fn wait_until(secs: f64, done: impl Fn() -> bool) -> bool {
     let until = Instant::now() + Duration::from_secs_f64(secs);
@@ -485,28 +506,7 @@ async fn measure_push(
     // Acknowledgement → arrival of the event whose data.seq is the Log-Seq,
     // first arrival per (receiver, publish).
     let ack_of: HashMap<i64, Instant> = acks.iter().map(|a| (a.seq, a.at)).collect();
-    let mut first: HashMap<(usize, i64), Instant> = HashMap::new();
-    for d in &steady {
-        if let Some(q) = d.seq.filter(|q| ack_of.contains_key(q)) {
-            let e = first.entry((d.receiver, q)).or_insert(d.at);
-            if d.at < *e {
-                *e = d.at;
-            }
-        }
-    }
-    let mut before_ack = 0u64;
-    let lat = sorted(
-        first
-            .iter()
-            .map(|((_, q), at)| {
-                let ack = ack_of[q];
-                if *at < ack {
-                    before_ack += 1;
-                }
-                ms(at.saturating_duration_since(ack))
-            })
-            .collect(),
-    );
+    let (lat, before_ack) = since_ack(&ack_of, steady.iter().filter_map(|d| d.seq.map(|q| (d.receiver, q, d.at))));
     let publish_lat = sorted(acks.iter().map(|a| ms(a.at - a.sent)).collect());
     // The rate the publishes were sent at: intervals between the first and the last send.
     let sends = (acks.iter().map(|a| a.sent).min(), acks.iter().map(|a| a.sent).max());
@@ -514,7 +514,7 @@ async fn measure_push(
         (Some(a), Some(b)) if b > a => (acks.len() - 1) as f64 / (b - a).as_secs_f64(),
         _ => 0.0,
     };
-    let missing = (acks.len() * subs).saturating_sub(first.len());
+    let missing = (acks.len() * subs).saturating_sub(lat.len());
     let span = |ds: &[&Delivery]| -> f64 {
         match (ds.iter().map(|d| d.at).min(), ds.iter().map(|d| d.at).max()) {
             (Some(a), Some(b)) => (b - a).as_secs_f64(),
@@ -567,7 +567,7 @@ async fn measure_push(
         "publish_p99_ms": pct(&publish_lat, 0.99),
         "deliveries": deliveries,
         "events_per_publish": deliveries as f64 / (acks.len() * subs) as f64,
-        "pairs": first.len(),
+        "pairs": lat.len(),
         "missing": missing,
         "drained": drained,
         "before_ack": before_ack,
@@ -706,28 +706,7 @@ async fn stream_async(args: StreamArgs) -> Res<()> {
     while tasks.join_next().await.is_some() {}
 
     let events = std::mem::take(&mut *st.events.lock().unwrap_or_else(|e| e.into_inner()));
-    let mut first: HashMap<(usize, i64), Instant> = HashMap::new();
-    for (s, q, at) in events {
-        if ack_of.contains_key(&q) {
-            let e = first.entry((s, q)).or_insert(at);
-            if at < *e {
-                *e = at;
-            }
-        }
-    }
-    let mut before_ack = 0u64;
-    let lat = sorted(
-        first
-            .iter()
-            .map(|((_, q), at)| {
-                let ack = ack_of[q];
-                if *at < ack {
-                    before_ack += 1;
-                }
-                ms(at.saturating_duration_since(ack))
-            })
-            .collect(),
-    );
+    let (lat, before_ack) = since_ack(&ack_of, events);
     println!(
         "{}",
         json!({
@@ -736,8 +715,8 @@ async fn stream_async(args: StreamArgs) -> Res<()> {
             "connected": connected,
             "connect_seconds": connect_secs,
             "events": acks.len(),
-            "pairs": first.len(),
-            "missing": want.saturating_sub(first.len()),
+            "pairs": lat.len(),
+            "missing": want.saturating_sub(lat.len()),
             "drained": drained,
             "before_ack": before_ack,
             "p50_ms": pct(&lat, 0.50),

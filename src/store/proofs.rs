@@ -67,13 +67,17 @@ pub fn inclusion(conn: &mut PgConnection, seq: i64, size: u64) -> AppResult<Incl
     inclusion_from(seq, size, tiles)
 }
 
+/// Revision `seq`'s leaf index, which must be in the tree of `size` leaves.
+fn leaf_index(seq: i64, size: u64) -> AppResult<u64> {
+    leaf_index_for_seq(seq)
+        .filter(|i| *i < size)
+        .ok_or_else(|| AppError::field("seq", format!("seq must be between 1 and the tree size ({size})")))
+}
+
 /// The tiles the inclusion proof of revision `seq` in the tree of `size`
 /// leaves is computed from.
 pub fn inclusion_tiles(seq: i64, size: u64) -> AppResult<Vec<TileId>> {
-    let index = leaf_index_for_seq(seq)
-        .filter(|i| *i < size)
-        .ok_or_else(|| AppError::field("seq", format!("seq must be between 1 and the tree size ({size})")))?;
-    tile::tiles_for_inclusion(index, size).map_err(AppError::internal)
+    tile::tiles_for_inclusion(leaf_index(seq, size)?, size).map_err(AppError::internal)
 }
 
 /// Tiles of the tree of `size` leaves (which must not be beyond the stored
@@ -87,9 +91,7 @@ pub fn tiles_in_tree(conn: &mut PgConnection, size: u64, ids: &[TileId]) -> AppR
 /// The inclusion proof of revision `seq` in the tree of `size` leaves, from
 /// the tiles [`inclusion_tiles`] names (however they were read).
 pub fn inclusion_from(seq: i64, size: u64, tiles: Vec<(TileId, Vec<u8>)>) -> AppResult<Inclusion> {
-    let index = leaf_index_for_seq(seq)
-        .filter(|i| *i < size)
-        .ok_or_else(|| AppError::field("seq", format!("seq must be between 1 and the tree size ({size})")))?;
+    let index = leaf_index(seq, size)?;
     let mut set = tile::TileSet::new();
     for (id, bytes) in tiles {
         set.insert(id.level, id.index, bytes).map_err(AppError::internal)?;
