@@ -184,6 +184,9 @@ impl Application {
         let keys = TokenKeys::new(&secret, &config.jwt).map_err(std::io::Error::other)?;
         let log = Arc::new(LogWatch::default());
         let cache = http::cache::PublicCache::new(config.public.cache_max_mb * 1024 * 1024, log.clone());
+        if config.public.cache_fill {
+            cache.fill(pool.clone());
+        }
         let metrics = Arc::new(http::metrics::Metrics::new(config.db.pool_size, &cache.counters));
         let replica = config
             .replica_url

@@ -81,6 +81,8 @@ pub struct PublicSettings {
     pub cache_max_age: u32,
     /// Memory for public reads kept in memory, MiB.
     pub cache_max_mb: usize,
+    /// Fill memory with the newest published fact checks at start.
+    pub cache_fill: bool,
 }
 
 impl PublicSettings {
@@ -360,6 +362,7 @@ impl Config {
                 org_url: get("CLAIMLEDGER_ORG_URL"),
                 cache_max_age: number::<u32>(&get, "CLAIMLEDGER_CACHE_MAX_AGE", 60, 0, 86_400)?,
                 cache_max_mb: number::<usize>(&get, "CLAIMLEDGER_CACHE_MAX_MB", 64, 1, 65_536)?,
+                cache_fill: flag(&get, "CLAIMLEDGER_CACHE_FILL", true)?,
             },
             seed_on_empty,
             write_wait: Duration::from_millis(number(&get, "CLAIMLEDGER_WRITE_WAIT_MS", 5_000, 10, 60_000)?),

@@ -5,6 +5,7 @@ mod pgbvars;
 mod push;
 mod reads;
 mod record;
+mod replica;
 mod report;
 mod synth;
 mod tlogbench;
@@ -41,6 +42,8 @@ enum Command {
     Stream(push::StreamArgs),
     /// Write, then poll /v1/log/checkpoint until a checkpoint covers the write.
     CheckpointLatency(tlogbench::CheckpointArgs),
+    /// Reads through a streaming standby beside the primary, and how soon a write is readable there.
+    Replica(replica::ReplicaArgs),
     /// Time the Merkle tree's integration over the whole log (in memory, and through the database, rolled back).
     TreeBench(tlogbench::TreeArgs),
 }
@@ -59,6 +62,7 @@ fn main() {
         Command::Stream(a) => push::stream(a),
         Command::CheckpointLatency(a) => tlogbench::checkpoint_latency(a),
         Command::TreeBench(a) => tlogbench::tree_bench(a),
+        Command::Replica(a) => replica::run(a),
     };
     if let Err(e) = result {
         eprintln!("claimledger-bench: {e}");

@@ -218,11 +218,18 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
             Some(1.2),
         ),
         (
-            "(a) cache cold: first read of each id, fresh server",
+            "(a) cache cold: first read of each id, fresh server (memory filled from the derived table at start)",
             "a-cold",
             Ref::Load("a", "reference"),
             "pgbench, its one-lookup SQL",
             Some(1.0),
+        ),
+        (
+            "(a) cache miss: first read of each id, fresh server with `CLAIMLEDGER_CACHE_FILL=false` (each read one indexed lookup)",
+            "a-miss",
+            Ref::Load("a", "reference"),
+            "pgbench, its one-lookup SQL",
+            None,
         ),
         (
             "(b) `GET /v1/factchecks?q=`",
@@ -436,6 +443,35 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
             f(v, "cache_bytes").unwrap_or(0.0) / 1_048_576.0,
             v["cache_evictions"],
             mark(Some(mib < 150.0))
+        )?;
+    }
+    if let Some(v) = results.kind("replica") {
+        writeln!(
+            md,
+            "| reads through a streaming standby: `GET {}`, concurrency {} ({} answered by the standby, {} by the primary); the same read through the primary alone: {}/s, p50 {} ms, p99 {} ms | {}/s{}, p50 {} ms, p99 {} ms | | | info | |",
+            v["path"].as_str().unwrap_or("?"),
+            v["concurrency"],
+            v["read_on_standby"],
+            v["read_on_primary"],
+            num(f(v, "primary_rps").unwrap_or(0.0)),
+            ms(f(v, "primary_p50_ms")),
+            ms(f(v, "primary_p99_ms")),
+            num(f(v, "standby_rps").unwrap_or(0.0)),
+            if v["standby_errors"] == 0 {
+                String::new()
+            } else {
+                format!(" ({} errors)", v["standby_errors"])
+            },
+            ms(f(v, "standby_p50_ms")),
+            ms(f(v, "standby_p99_ms")),
+        )?;
+        writeln!(
+            md,
+            "| a write readable on the standby: from its acknowledgement until the standby's log head reaches its seq ({} writes, one after another) | p50 {} ms, p99 {} ms, max {} ms | | | info | |",
+            v["writes"],
+            ms(f(v, "readable_p50_ms")),
+            ms(f(v, "readable_p99_ms")),
+            ms(f(v, "readable_max_ms")),
         )?;
     }
     if let Some(v) = results.kind("memory") {

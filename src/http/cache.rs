@@ -17,7 +17,9 @@ use prometheus_client::metrics::counter::Counter;
 use uuid::Uuid;
 
 use crate::db::notify::{LogEvent, LogWatch};
+use crate::db::{PgPool, with_pooled};
 use crate::model::factcheck::FactCheck;
+use crate::store;
 
 /// A published fact check's JSON, ready to serve.
 #[derive(Debug)]
@@ -49,6 +51,8 @@ pub struct CachedPage {
 enum Key {
     FactCheck(Uuid),
     Detail(Uuid),
+    /// A fact check's rendered HTML page.
+    FactCheckPage(Uuid),
     Page(String),
     /// What can never change (a full page of a claim's history, a claim as
     /// of a past seq): kept until evicted, never invalidated.
@@ -117,6 +121,11 @@ pub struct PublicCache {
     pub counters: CacheCounters,
 }
 
+/// How many fact checks the fill reads a statement.
+const FILL_BATCH: i64 = 1_000;
+/// How long the fill waits for the log listener.
+const FILL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Where a read started, for [`PublicCache::keep`].
 #[derive(Clone, Copy, Debug)]
 pub struct ReadStart(u64);
@@ -148,6 +157,7 @@ impl PublicCache {
                 for id in ids {
                     s.remove(&Key::FactCheck(*id));
                     s.remove(&Key::Detail(*id));
+                    s.remove(&Key::FactCheckPage(*id));
                 }
                 s.clear_pages();
                 self.counters.invalidations.inc_by(ids.len() as u64);
@@ -195,6 +205,18 @@ impl PublicCache {
             _ => None,
         };
         self.hit_or_miss(found)
+    }
+
+    pub fn factcheck_page(&self, claim_id: Uuid) -> Option<Arc<CachedPage>> {
+        let found = match self.store.lock().expect("cache").entries.get(&Key::FactCheckPage(claim_id)) {
+            Some(Entry::Page(p)) => Some(p.clone()),
+            _ => None,
+        };
+        self.hit_or_miss(found)
+    }
+
+    pub fn keep_factcheck_page(&self, start: ReadStart, claim_id: Uuid, page: Arc<CachedPage>) {
+        self.keep(start, Key::FactCheckPage(claim_id), Entry::Page(page));
     }
 
     pub fn page(&self, key: &str) -> Option<Arc<CachedPage>> {
@@ -262,6 +284,59 @@ impl PublicCache {
         if s.order.len() > 4 * s.entries.len() + 1024 {
             let live: Vec<Key> = s.order.iter().filter(|k| s.entries.contains_key(*k)).cloned().collect();
             s.order = live.into();
+        }
+    }
+
+    /// Fills memory with the newest published fact checks, up to half the
+    /// budget (the rest is for pages, ClaimReview and what readers ask for
+    /// later), so a fresh server's first read of each is served from memory.
+    /// Runs once, on its own thread: it waits for the log listener (nothing
+    /// is kept before notices flow), and a batch read while something
+    /// changed is not kept, as for any read.
+    pub fn fill(self: &Arc<Self>, pool: PgPool) {
+        let cache = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new().name("cache-fill".into()).spawn(move || {
+            let started = std::time::Instant::now();
+            let mut kept = 0usize;
+            let mut after = None;
+            loop {
+                let Some(cache) = cache.upgrade() else { return };
+                if !cache.log.is_live() {
+                    if started.elapsed() > FILL_WAIT {
+                        tracing::warn!("cache fill skipped: the log listener did not start");
+                        return;
+                    }
+                    drop(cache);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    continue;
+                }
+                if cache.size().1 >= cache.max_bytes / 2 {
+                    break;
+                }
+                let start = cache.read_start();
+                let rows = match with_pooled(&pool, |conn| store::factchecks::newest_documents(conn, after, FILL_BATCH)) {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cache fill stopped");
+                        return;
+                    }
+                };
+                let Some(last) = rows.last() else { break };
+                after = Some((last.3, last.0));
+                let full = rows.len() < FILL_BATCH as usize;
+                for (claim_id, seq, body, _) in rows {
+                    let json = actix_web::web::Bytes::from(body);
+                    cache.keep_factcheck(start, claim_id, Some(Arc::new(CachedFactCheck { seq, json })));
+                    kept += 1;
+                }
+                if full {
+                    break;
+                }
+            }
+            tracing::info!(fact_checks = kept, ms = started.elapsed().as_millis() as u64, "cache filled");
+        });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cache fill not started");
         }
     }
 

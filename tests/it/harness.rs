@@ -591,3 +591,23 @@ impl Drop for ServerProcess {
         }
     }
 }
+
+/// A counter or gauge from the server's `/metrics`.
+pub fn metric(app: &TestApp, name: &str) -> f64 {
+    metric_at(&app.client, &app.address, name)
+}
+
+/// A counter or gauge from `/metrics` of the server at `address`.
+pub fn metric_at(client: &reqwest::blocking::Client, address: &str, name: &str) -> f64 {
+    client
+        .get(format!("{address}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name}"))
+}

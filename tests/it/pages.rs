@@ -8,7 +8,7 @@ use std::str::FromStr;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
-use crate::harness::{ARTICLE_BODY, Fixture, TestApp, problem, spawn_app};
+use crate::harness::{ARTICLE_BODY, Fixture, TestApp, metric, problem, spawn_app};
 
 fn header(r: &Response, name: &str) -> String {
     r.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
@@ -469,4 +469,39 @@ fn the_log_page_shows_the_served_checkpoint_its_key_and_how_to_verify_offline() 
     let css = app.get("/assets/site.css");
     assert_eq!(header(&css, "content-type"), "text/css; charset=utf-8");
     assert!(app.client.post(app.url("/log")).send().unwrap().status() == 405);
+}
+
+#[test]
+fn a_fact_check_page_is_rendered_once_per_change() {
+    let app = spawn_app();
+    let f = app.fixture();
+    let (id, e) = claim(&app, &f, "Herons file taxes.", "Test Claimant");
+    publish(&app, &f, &id, &e, "false", "Herons do not file taxes");
+    let path = format!("/factchecks/{id}");
+    let first = html(app.get(&path), 200);
+    assert!(first.contains("Herons file taxes."));
+    // Served again from memory: hits only, no miss.
+    let (hits, misses) = (
+        metric(&app, "claimledger_cache_hits_total"),
+        metric(&app, "claimledger_cache_misses_total"),
+    );
+    let again = html(app.get(&path), 200);
+    assert_eq!(again, first);
+    assert_eq!(metric(&app, "claimledger_cache_misses_total"), misses, "the page was kept");
+    assert!(
+        metric(&app, "claimledger_cache_hits_total") >= hits + 2.0,
+        "fact check and page from memory"
+    );
+    // A change to the claim replaces the kept page before the write answers.
+    let claim_path = format!("/v1/claims/{id}");
+    let etag = header(&app.get_as(&f.editor, &claim_path), "etag");
+    let r = app.patch_as(
+        &f.editor,
+        &claim_path,
+        Some(&etag),
+        &json!({"statement": "Herons file tax returns."}),
+    );
+    assert_eq!(r.status(), 200);
+    let changed = html(app.get(&path), 200);
+    assert!(changed.contains("Herons file tax returns.") && !changed.contains("Herons file taxes."));
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use claimledger::model::Role;
 use serde_json::{Value, json};
 
-use crate::harness::{Fixture, ServerProcess, TEST_JWT_SECRET, TestApp, spawn_app};
+use crate::harness::{Fixture, ServerProcess, TEST_JWT_SECRET, TestApp, metric, metric_at, spawn_app};
 
 fn log_seq(r: &reqwest::blocking::Response) -> i64 {
     r.headers()["log-seq"].to_str().unwrap().parse().unwrap()
@@ -149,17 +149,6 @@ fn a_read_on_another_server_with_min_seq_sees_the_write() {
     assert_eq!(r.status(), 422);
 }
 
-fn metric(app: &TestApp, name: &str) -> f64 {
-    app.get("/metrics")
-        .text()
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no metric {name}"))
-}
-
 #[test]
 fn a_conditional_read_is_answered_from_memory() {
     let app = spawn_app();
@@ -192,4 +181,46 @@ fn a_conditional_read_is_answered_from_memory() {
     let r = app.client.get(app.url(&fc)).header("if-none-match", &etag).send().unwrap();
     assert_eq!(r.status(), 200, "the old validator no longer matches");
     assert_eq!(metric(&app, "claimledger_cache_misses_total"), misses + 1.0);
+}
+
+#[test]
+fn a_fresh_server_fills_its_memory_and_serves_first_reads_from_it() {
+    let app = spawn_app();
+    let f = app.fixture();
+    let _ = draft_and_publish(&app, &f, &app.address, "false");
+    let fc = format!("/v1/factchecks/{}", f.claim_id);
+    let expected: Value = app.get(&fc).json().unwrap();
+    // A new server on the same database: nothing read through it yet.
+    let other = ServerProcess::start(&app.db.url, &[("CLAIMLEDGER_JWT_SECRET", TEST_JWT_SECRET)]);
+    let started = std::time::Instant::now();
+    while metric_at(&app.client, &other.address, "claimledger_cache_entries") < 1.0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the fresh server never filled its memory"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let misses = metric_at(&app.client, &other.address, "claimledger_cache_misses_total");
+    let first: Value = app.client.get(format!("{}{fc}", other.address)).send().unwrap().json().unwrap();
+    assert_eq!(
+        first, expected,
+        "the kept fact check is the one served by the server that took the writes"
+    );
+    assert_eq!(
+        metric_at(&app.client, &other.address, "claimledger_cache_misses_total"),
+        misses,
+        "the first read was answered from memory"
+    );
+    // With the fill turned off, the first read goes to the database.
+    let cold = ServerProcess::start(
+        &app.db.url,
+        &[("CLAIMLEDGER_JWT_SECRET", TEST_JWT_SECRET), ("CLAIMLEDGER_CACHE_FILL", "false")],
+    );
+    let misses = metric_at(&app.client, &cold.address, "claimledger_cache_misses_total");
+    let first: Value = app.client.get(format!("{}{fc}", cold.address)).send().unwrap().json().unwrap();
+    assert_eq!(first, expected);
+    assert_eq!(
+        metric_at(&app.client, &cold.address, "claimledger_cache_misses_total"),
+        misses + 1.0
+    );
 }

@@ -2,6 +2,8 @@
 //! `/factchecks/{claim_id}` (one fact check, its ClaimReview inside) and
 //! `/factchecks.atom` (the Atom feed of published and corrected fact checks).
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -11,6 +13,7 @@ use uuid::Uuid;
 use super::{BUILD, HTML, cacheable, json_in_script, long_date, not_found, render};
 use crate::all_fields;
 use crate::error::{AppError, AppResult};
+use crate::http::cache::CachedPage;
 use crate::http::factchecks::{page as cached_page, public_detail, public_factcheck};
 use crate::http::{AppState, Fresh, with_read};
 use crate::model::evidence::Stance;
@@ -349,9 +352,19 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest, claim_id: web::P
     if crate::http::factchecks::client_has(&req, &etag(f.seq)) {
         return cacheable(&req, &state, etag(f.seq), HTML, Bytes::new());
     }
+    // Rendered once per change, like the JSON.
+    if let Some(kept) = state.cache.factcheck_page(claim_id).filter(|p| p.etag == etag(f.seq)) {
+        return cacheable(&req, &state, kept.etag.clone(), HTML, kept.body.clone());
+    }
+    let start = state.cache.read_start();
     let d = public_detail(&state, &req, claim_id).await?;
-    let html = factcheck_page(&state, &d.factcheck, &d.claimreview)?;
-    cacheable(&req, &state, etag(d.seq), HTML, Bytes::from(html))
+    let html = Bytes::from(factcheck_page(&state, &d.factcheck, &d.claimreview)?);
+    let kept = Arc::new(CachedPage {
+        etag: etag(d.seq),
+        body: html,
+    });
+    state.cache.keep_factcheck_page(start, claim_id, kept.clone());
+    cacheable(&req, &state, kept.etag.clone(), HTML, kept.body.clone())
 }
 
 // --------------------------------------------------------------- the feed

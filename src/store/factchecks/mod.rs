@@ -59,6 +59,38 @@ pub fn document(conn: &mut PgConnection, claim_id: Uuid) -> AppResult<(i64, Stri
         .ok_or_else(|| no_factcheck(claim_id))
 }
 
+/// Where [`newest_documents`] goes on from: the last row's publication
+/// time and claim id.
+pub type DocumentsAfter = (chrono::DateTime<chrono::Utc>, Uuid);
+
+/// Published fact checks' JSON as served, newest published first, after
+/// `after`: what a fresh server's memory is filled from (one index range
+/// scan a batch).
+pub fn newest_documents(
+    conn: &mut PgConnection,
+    after: Option<DocumentsAfter>,
+    limit: i64,
+) -> AppResult<Vec<(Uuid, i64, String, chrono::DateTime<chrono::Utc>)>> {
+    let mut query = public_factchecks::table
+        .order((public_factchecks::published_at.desc(), public_factchecks::claim_id.desc()))
+        .select((
+            public_factchecks::claim_id,
+            public_factchecks::seq,
+            public_factchecks::body,
+            public_factchecks::published_at,
+        ))
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            public_factchecks::published_at
+                .lt(at)
+                .or(public_factchecks::published_at.eq(at).and(public_factchecks::claim_id.lt(id))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
 /// A published fact check's aggregate (what ClaimReview and pages render
 /// from), its log position, and the size of its stored text: one indexed
 /// lookup.
