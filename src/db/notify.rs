@@ -260,12 +260,12 @@ impl LogWatch {
         cvar.notify_one();
     }
 
-    /// Waits for [`Self::wake_sequencer`] or `timeout`.
-    pub fn sequencer_sleep(&self, timeout: Duration) {
+    /// Waits for [`Self::wake_sequencer`] or `timeout`; true when woken.
+    pub fn sequencer_sleep(&self, timeout: Duration) -> bool {
         let (lock, cvar) = &self.sequencer_wake;
         let guard = lock.lock().expect("wake");
         let (mut woken, _) = cvar.wait_timeout_while(guard, timeout, |w| !*w).expect("wake");
-        *woken = false;
+        std::mem::replace(&mut *woken, false)
     }
 
     fn apply(&self, payload: Payload) {

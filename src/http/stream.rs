@@ -88,8 +88,10 @@ impl StreamHub {
         });
         let wake = Arc::new(Notify::new());
         let w = wake.clone();
+        // New feed items come only with a change to public fact checks
+        // (most batches, draft edits, change none: no read for them).
         log.on_event(move |e| {
-            if matches!(e, LogEvent::Head(_)) {
+            if matches!(e, LogEvent::Changed(_) | LogEvent::ChangedAll) {
                 w.notify_one();
             }
         });

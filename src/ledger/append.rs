@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::hash::{EntryHead, split_entry};
 use crate::db::schema::pending_revisions;
-use crate::db::sql::Sql;
+use crate::db::sql::{Param, Sql};
 use crate::error::{AppError, AppResult};
 use crate::model::{Action, EntityKind};
 
@@ -104,15 +104,35 @@ struct Drawn {
 pub fn append(conn: &mut PgConnection, revs: &[NewRevision]) -> AppResult<Option<PendingGroup>> {
     require_transaction(conn, "ledger::append")?;
     let Some(last) = revs.last() else { return Ok(None) };
-    let grp = Sql::fixed("SELECT nextval('pending_groups') AS grp", vec![])
+    let grp = if let [only] = revs {
+        // The usual write: the group drawn by the insert itself (one round trip).
+        let row = pending_row(0, 0, only);
+        Sql::fixed(
+            "INSERT INTO pending_revisions \
+               (grp, ord, entity_kind, entity_id, entity_version, action, actor_id, reason, before_time, after_time, snapshot) \
+             VALUES (nextval('pending_groups'), 0, $1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING grp",
+            vec![
+                Param::text(row.entity_kind.as_str()),
+                Param::Uuid(row.entity_id),
+                Param::Int(row.entity_version),
+                Param::text(row.action.as_str()),
+                Param::Uuid(row.actor_id),
+                Param::NullableText(row.reason),
+                Param::Bytea(&row.before_time),
+                Param::Bytea(&row.after_time),
+                Param::text(row.snapshot.as_str()),
+            ],
+        )
         .get_result::<Drawn>(conn)?
-        .grp;
-    let rows: Vec<PendingRow> = revs.iter().enumerate().map(|(i, r)| pending_row(grp, i, r)).collect();
-    if rows.len() == 1 {
-        diesel::insert_into(pending_revisions::table).values(&rows[0]).execute(conn)?;
+        .grp
     } else {
+        let grp = Sql::fixed("SELECT nextval('pending_groups') AS grp", vec![])
+            .get_result::<Drawn>(conn)?
+            .grp;
+        let rows: Vec<PendingRow> = revs.iter().enumerate().map(|(i, r)| pending_row(grp, i, r)).collect();
         diesel::copy_from(pending_revisions::table).from_insertable(&rows).execute(conn)?;
-    }
+        grp
+    };
     Ok(Some(PendingGroup {
         grp,
         last_entity_id: last.entity_id,

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::LogHead;
 use super::hash::{GENESIS, chain_hash};
-use crate::db::schema::{log_head, revisions};
+use crate::db::schema::revisions;
 use crate::db::sql::{Param, Sql};
 use crate::error::{AppError, AppResult};
 use crate::model::digest::sha256_concat;
@@ -163,13 +163,11 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64) -> AppResult<Optio
     diesel::copy_from(revisions::table).from_insertable(&rows).execute(conn)?;
     let last_seq = head.seq + rows.len() as i64;
     let last_chain = prev;
-    diesel::update(log_head::table)
-        .set((
-            log_head::seq.eq(last_seq),
-            log_head::chain_hash.eq(&last_chain),
-            log_head::recorded_at.eq(at),
-        ))
-        .execute(conn)?;
+    Sql::fixed(
+        "UPDATE log_head SET seq = $1, chain_hash = $2, recorded_at = $3 WHERE id",
+        vec![Param::BigInt(last_seq), Param::Bytea(&last_chain), Param::Time(at)],
+    )
+    .execute(conn)?;
 
     let mut groups: Vec<GroupSequenced> = vec![];
     for (i, p) in pending.iter().enumerate() {

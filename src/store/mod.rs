@@ -21,6 +21,7 @@ pub mod upgrade;
 pub mod verdicts;
 pub mod webhooks;
 
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -76,18 +77,41 @@ impl<T> Committed<T> {
 /// its revisions in `log`; they are recorded as pending last, after every
 /// row lock `f` took.
 pub fn write<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection, &mut Log) -> AppResult<T>) -> AppResult<Committed<T>> {
-    transaction(conn, |conn| {
-        // The writer's commit need not wait for its own WAL flush: the write
-        // is acknowledged only once sequenced, and the sequencer's commit,
-        // which comes after this one in the WAL, is flushed (synchronously)
-        // before anyone is told. A crash before that flush loses only
-        // writes nobody was told about. One flush per batch, not per write.
-        diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
+    let body = |conn: &mut PgConnection| {
         let mut log = Log::default();
         let value = f(conn, &mut log)?;
         let pending = ledger::append(conn, &log.revisions)?;
         Ok(Committed { value, pending })
-    })
+    };
+    // The writer's commit need not wait for its own WAL flush: the write
+    // is acknowledged only once sequenced, and the sequencer's commit,
+    // which comes after this one in the WAL, is flushed (synchronously)
+    // before anyone is told. A crash before that flush loses only writes
+    // nobody was told about. One flush per batch, not per write.
+    const BEGIN_ASYNC: &str = "BEGIN; SET LOCAL synchronous_commit = off";
+    if in_transaction(conn)? {
+        // Inside a caller's transaction (the seed): its commit decides.
+        return transaction(conn, body);
+    }
+    // BEGIN and the setting in one round trip.
+    AnsiTransactionManager::begin_transaction_sql(conn, BEGIN_ASYNC)?;
+    match body(conn) {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => match AnsiTransactionManager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
+
+fn in_transaction(conn: &mut PgConnection) -> AppResult<bool> {
+    Ok(AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_err(AppError::from)?
+        .is_some())
 }
 
 /// Whether nothing has been recorded yet but accounts (the seed's test).

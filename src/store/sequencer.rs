@@ -72,10 +72,14 @@ fn release(conn: &mut PgConnection) -> AppResult<()> {
     Ok(())
 }
 
+/// The notice's payloads, sent in order by one statement.
 fn announce(conn: &mut PgConnection, notice: &BatchNotice) -> AppResult<()> {
-    for payload in notice.encode() {
-        Sql::fixed("SELECT pg_notify($1, $2)", vec![Param::text(CHANNEL), Param::text(payload)]).execute(conn)?;
-    }
+    Sql::fixed(
+        "SELECT pg_notify($1, s.p) FROM \
+           (SELECT p FROM unnest($2::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i) AS s",
+        vec![Param::text(CHANNEL), Param::Texts(notice.encode())],
+    )
+    .execute(conn)?;
     Ok(())
 }
 
@@ -290,17 +294,27 @@ fn lead(conn: &mut PgConnection, settings: &SequencerSettings, watch: &LogWatch,
     catch_up(conn)?;
     let mut signer = settings.signing.as_deref().map(|s| CheckpointTimer::new(s, &settings.tlog));
     let mut queue = PendingQueue::default();
+    // Whether to run a batch's transaction at once: when a writer of this
+    // server woke us. Otherwise (the poll for other servers' writes) one
+    // cheap look first: an idle sequencer costs one statement a poll, not
+    // a transaction.
+    let mut look = true;
     while !stop.load(Ordering::Acquire) {
-        let stepped = step(conn, &mut queue)?;
+        let stepped = if look || ledger::sequence::has_pending(conn)? {
+            step(conn, &mut queue)?
+        } else {
+            None
+        };
         if let Some(timer) = signer.as_mut() {
             timer.grown |= stepped.is_some();
             timer.tick(conn)?;
         }
-        match stepped {
-            // Full or not, look again at once: more may have committed meanwhile.
-            Some(_) => continue,
-            None => watch.sequencer_sleep(signer.as_ref().map_or(settings.poll, |t| t.sleep(settings.poll))),
-        }
+        look = match stepped {
+            // More may have committed meanwhile: at once if a writer of this
+            // server said so; others' writes are found by the poll.
+            Some(_) if watch.sequencer_sleep(Duration::ZERO) => true,
+            _ => watch.sequencer_sleep(signer.as_ref().map_or(settings.poll, |t| t.sleep(settings.poll))),
+        };
     }
     // Sequence what committed before the stop, so no write waits for a restart.
     while_pending(conn)?;

@@ -177,9 +177,7 @@ pub fn follow(conn: &mut PgConnection, new: &[Revision]) -> AppResult<Vec<Uuid>>
             .set(feed_items::hidden.eq(true))
             .execute(conn)?;
     }
-    diesel::update(log_derived::table)
-        .set(log_derived::public_seq.eq(last.seq))
-        .execute(conn)?;
+    Sql::fixed("UPDATE log_derived SET public_seq = $1", vec![Param::BigInt(last.seq)]).execute(conn)?;
     Ok(touched.into_iter().collect())
 }
 
