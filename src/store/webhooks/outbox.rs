@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::super::{transaction, write};
-use crate::db::schema::{feed_items, webhook_cursors, webhook_deliveries, webhooks};
+use crate::db::schema::{feed_items, log_derived, webhook_cursors, webhook_deliveries, webhooks};
 use crate::error::{AppError, AppResult};
 use crate::model::factcheck::FeedChange;
 use crate::model::webhook::{EventType, Webhook, WebhookStatus};
@@ -32,17 +32,19 @@ pub struct Due {
 /// Active subscriptions due for an attempt that have items after their
 /// cursor (up to what is derived), oldest due first, at most `limit`.
 pub fn due(conn: &mut PgConnection, limit: i64) -> AppResult<Vec<Due>> {
-    let derived = super::derived_position(conn)?;
+    // What is derived, read in the same statement (the worker looks after
+    // every batch: one statement a look).
+    let derived = || log_derived::table.select(log_derived::public_seq).single_value().assume_not_null();
     let rows: Vec<(Webhook, i64, i32, Option<DateTime<Utc>>)> = webhooks::table
         .inner_join(webhook_cursors::table)
         .filter(webhooks::status.eq(WebhookStatus::Active))
         .filter(webhook_cursors::next_attempt_at.le(diesel::dsl::now))
-        .filter(webhook_cursors::after_seq.lt(derived))
+        .filter(webhook_cursors::after_seq.lt(derived()))
         .filter(diesel::dsl::exists(
             feed_items::table.filter(
                 feed_items::seq
                     .gt(webhook_cursors::after_seq)
-                    .and(feed_items::seq.le(derived))
+                    .and(feed_items::seq.le(derived()))
                     .and(feed_items::hidden.eq(false)),
             ),
         ))
