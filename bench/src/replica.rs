@@ -37,98 +37,8 @@ pub struct ReplicaArgs {
 
 const SECRET: &str = "bench-replica-secret-0123456789abcdef0123456789";
 
-fn bindir() -> Res<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")?
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .filter(|p| p.join("pg_basebackup").exists())
-        .collect();
-    dirs.sort();
-    dirs.pop().ok_or_else(|| "no pg_basebackup under /usr/lib/postgresql".into())
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0"))
-        .unwrap_or(false)
-}
-
-/// A PostgreSQL program, as the postgres OS user when we are root.
-fn pg(program: &str) -> Res<Command> {
-    let path = bindir()?.join(program);
-    Ok(if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(path);
-        c
-    } else {
-        Command::new(path)
-    })
-}
-
-fn succeed(mut c: Command, what: &str) -> Res<()> {
-    let out = c.output()?;
-    if !out.status.success() {
-        return Err(format!("{what}: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    Ok(())
-}
-
 fn free_port() -> Res<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-struct Standby {
-    data: PathBuf,
-}
-
-impl Standby {
-    fn create(dir: &Path, primary_url: &str, port: u16) -> Res<Standby> {
-        std::fs::create_dir_all(dir)?;
-        if is_root() {
-            succeed(
-                {
-                    let mut c = Command::new("chown");
-                    c.arg("postgres:postgres").arg(dir);
-                    c
-                },
-                "chown",
-            )?;
-        }
-        let data = dir.join("pgdata");
-        let mut backup = pg("pg_basebackup")?;
-        // The password travels in the URL: runuser does not pass the environment on.
-        let server = primary_url.rsplit_once('/').map_or(primary_url, |(s, _)| s);
-        backup
-            .arg("-d")
-            .arg(format!("{server}/"))
-            .arg("-D")
-            .arg(&data)
-            .args(["-R", "-X", "stream", "-c", "fast"]);
-        succeed(backup, "pg_basebackup")?;
-        let mut start = pg("pg_ctl")?;
-        start
-            .arg("start")
-            .arg("-D")
-            .arg(&data)
-            .args(["-w", "-t", "60", "-l"])
-            .arg(data.join("standby.log"))
-            .arg("-o")
-            .arg(format!(
-                "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c max_connections=200"
-            ));
-        succeed(start, "start the standby")?;
-        Ok(Standby { data })
-    }
-}
-
-impl Drop for Standby {
-    fn drop(&mut self) {
-        if let Ok(mut c) = pg("pg_ctl") {
-            let _ = c.arg("stop").arg("-D").arg(&self.data).args(["-m", "immediate", "-w"]).output();
-        }
-    }
 }
 
 struct Server {
@@ -271,12 +181,6 @@ fn load(base: &str, path: &str, token: &str, c: u64, seconds: u64) -> Res<(f64, 
 
 pub fn run(args: ReplicaArgs) -> Res<()> {
     let root = &args.root;
-    std::fs::create_dir_all(root)?;
-    if is_root() {
-        // The clusters run as the postgres OS user: it must reach them.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755))?;
-    }
     let primary = LocalCluster::ensure_started(&root.join("primary"))?;
     let result = measure(&args, &primary);
     let _ = primary.stop();
@@ -314,13 +218,8 @@ fn measure(args: &ReplicaArgs, primary: &LocalCluster) -> Res<Value> {
         None,
     )?;
 
-    let standby_port = free_port()?;
-    let standby = Standby::create(&root.join("standby"), &url, standby_port)?;
-    let replica_url = {
-        let (server, db) = url.rsplit_once('/').ok_or("a database URL without a database")?;
-        let (userinfo, _) = server.rsplit_once(':').ok_or("a database URL without a port")?;
-        format!("{userinfo}:{standby_port}/{db}")
-    };
+    let standby = primary.standby(&root.join("standby"))?;
+    let replica_url = standby.url("claimledger");
     let routed = Server::start(&args.bin, &root.join("routed"), &url, Some(&replica_url))?;
 
     // An audit read that goes to the database every time (a page of the log).

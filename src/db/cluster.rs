@@ -229,6 +229,52 @@ impl LocalCluster {
         Ok(())
     }
 
+    /// A streaming hot standby of this cluster (`pg_basebackup -R`), its
+    /// data under `dir` (or where the postgres OS user can reach it, as for
+    /// the cluster itself), started on a free port of its own: what reads
+    /// through a replica are tested and measured against.
+    pub fn standby(&self, dir: &Path) -> Result<Standby, ClusterError> {
+        fs::create_dir_all(dir).map_err(|e| failed(&format!("cannot create {}", dir.display()), e))?;
+        let dir = dir
+            .canonicalize()
+            .map_err(|e| failed("cannot resolve the standby's directory", e))?;
+        let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o711));
+        let data = pgdata_for(&dir, self.run_as)?;
+        // pg_basebackup fills an empty directory the server's user owns.
+        fs::create_dir_all(&data).map_err(|e| failed(&format!("cannot create {}", data.display()), e))?;
+        fs::set_permissions(&data, fs::Permissions::from_mode(0o700)).map_err(|e| failed("cannot set mode", e))?;
+        self.chown(&data)?;
+        let backup = self
+            .command("pg_basebackup")
+            .arg("-d")
+            .arg(format!("postgres://{SUPERUSER}:{}@127.0.0.1:{}/", self.password, self.port))
+            .arg("-D")
+            .arg(&data)
+            .args(["-R", "-X", "stream", "-c", "fast"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| failed("cannot run pg_basebackup", e))?;
+        if !backup.status.success() {
+            return Err(ClusterError::Failed(format!(
+                "pg_basebackup failed: {}",
+                String::from_utf8_lossy(&backup.stderr).trim()
+            )));
+        }
+        let standby = Standby {
+            node: LocalCluster {
+                root: dir,
+                bindir: self.bindir.clone(),
+                port: free_port()?,
+                password: self.password.clone(),
+                run_as: self.run_as,
+                pgdata: data,
+                started_here: true,
+            },
+        };
+        standby.node.start()?;
+        Ok(standby)
+    }
+
     /// Starts a stopped cluster again on the same port (used by outage tests).
     pub fn restart_stopped(&self) -> Result<(), ClusterError> {
         self.start()
@@ -255,6 +301,40 @@ impl LocalCluster {
 }
 
 /// `pg_config --bindir`, then Debian's /usr/lib/postgresql/<newest>/bin, then PATH.
+/// A running standby of a [`LocalCluster`]; stopped (at once) when dropped.
+#[derive(Debug)]
+pub struct Standby {
+    node: LocalCluster,
+}
+
+impl Standby {
+    pub fn port(&self) -> u16 {
+        self.node.port
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        self.node.url(database)
+    }
+
+    /// Stops it now, as a crash would (`immediate`).
+    pub fn stop(&self) {
+        let _ = self
+            .node
+            .command("pg_ctl")
+            .arg("stop")
+            .arg("-D")
+            .arg(self.node.data_dir())
+            .args(["-m", "immediate", "-w"])
+            .output();
+    }
+}
+
+impl Drop for Standby {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 fn find_bindir() -> Option<PathBuf> {
     let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {

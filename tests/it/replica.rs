@@ -3,114 +3,13 @@
 //! and audit reads go to it while it keeps up, to the primary when it falls
 //! behind (replay paused) or goes down, and `min_seq` is always honoured.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use claimledger::db::cluster::LocalCluster;
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, spawn_app_with};
-
-fn bindir() -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL's server binaries")
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .filter(|p| p.join("pg_basebackup").exists())
-        .collect();
-    dirs.sort();
-    dirs.pop().expect("pg_basebackup")
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0"))
-        .unwrap_or(false)
-}
-
-/// A PostgreSQL command, as the postgres OS user when we are root.
-fn pg(program: &str) -> Command {
-    let path = bindir().join(program);
-    if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(path);
-        c
-    } else {
-        Command::new(path)
-    }
-}
-
-fn run(mut c: Command, what: &str) {
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-struct Standby {
-    data: PathBuf,
-    port: u16,
-}
-
-impl Standby {
-    fn create(root: &Path, primary_port: u16, password: &str) -> Standby {
-        let dir = root.join("standby");
-        std::fs::create_dir_all(&dir).unwrap();
-        if is_root() {
-            run(
-                {
-                    let mut c = Command::new("chown");
-                    c.args(["postgres:postgres"]).arg(&dir);
-                    c
-                },
-                "chown",
-            );
-        }
-        let data = dir.join("pgdata");
-        let mut backup = pg("pg_basebackup");
-        // The password in the connection string: runuser does not pass the
-        // environment on. -R writes it into the standby's settings too.
-        backup
-            .arg("-d")
-            .arg(format!("postgresql://claimledger:{password}@127.0.0.1:{primary_port}/"))
-            .arg("-D")
-            .arg(&data)
-            .args(["-R", "-X", "stream", "-c", "fast"]);
-        run(backup, "pg_basebackup");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let standby = Standby { data, port };
-        standby.start();
-        standby
-    }
-
-    fn start(&self) {
-        let mut c = pg("pg_ctl");
-        c.arg("start")
-            .arg("-D")
-            .arg(&self.data)
-            .args(["-w", "-t", "60", "-l"])
-            .arg(self.data.join("standby.log"))
-            .arg("-o")
-            .arg(format!(
-                "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='' -c max_connections=200",
-                self.port
-            ));
-        run(c, "start the standby");
-    }
-
-    fn stop(&self) {
-        let mut c = pg("pg_ctl");
-        c.arg("stop").arg("-D").arg(&self.data).args(["-m", "immediate", "-w"]);
-        let _ = c.output();
-    }
-}
-
-impl Drop for Standby {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 fn reads(app: &TestApp, target: &str) -> f64 {
     let metrics = app.get("/metrics").text().unwrap();
@@ -134,9 +33,8 @@ fn reads_go_to_a_standby_that_keeps_up_and_to_the_primary_otherwise() {
     let primary = LocalCluster::ensure_started(&root.join("primary")).unwrap();
     let url = primary.url("claimledger");
     claimledger::db::migrate(&mut claimledger::db::connect(&url).unwrap()).unwrap();
-    let password = url.split(':').nth(2).unwrap().split('@').next().unwrap().to_string();
-    let standby = Standby::create(&root, primary.port(), &password);
-    let replica_url = format!("postgres://claimledger:{password}@127.0.0.1:{}/claimledger", standby.port);
+    let standby = primary.standby(&root.join("standby")).unwrap();
+    let replica_url = standby.url("claimledger");
     let app = spawn_app_with(|c| {
         c.database_url = Some(url.clone());
         c.replica_url = Some(replica_url.clone());
