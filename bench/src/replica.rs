@@ -55,6 +55,8 @@ impl Server {
             .env("CLAIMLEDGER_BIND", format!("127.0.0.1:{port}"))
             .env("CLAIMLEDGER_DATA_DIR", data_dir)
             .env("CLAIMLEDGER_JWT_SECRET", SECRET)
+            // Seeded (bench/run turns seeding off for its own server).
+            .env("CLAIMLEDGER_SEED_ON_EMPTY", "true")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
