@@ -3,6 +3,7 @@
 //! its cache before reading its memory), and `feed-replay` follows the
 //! change feed page by page to its end, as a downstream site catching up.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -43,44 +44,53 @@ fn client() -> Result<reqwest::blocking::Client, reqwest::Error> {
 /// Prints one `JSON {...}` line in the shape of bench/lua/common.lua's, so
 /// `record --wrk` reads it like a wrk run.
 pub fn read_all(args: ReadAllArgs) -> Result<(), Box<dyn std::error::Error>> {
+    // One thread of async clients: the load generator shares the machine's
+    // two cores with the server, and a blocking client per connection (a
+    // thread and a runtime each) would cost more than the reads it measures.
     let c = args.concurrency.max(1);
-    let non2xx = AtomicU64::new(0);
-    let socket_errors = AtomicU64::new(0);
+    let non2xx = Arc::new(AtomicU64::new(0));
+    let socket_errors = Arc::new(AtomicU64::new(0));
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let started = Instant::now();
-    let latencies: Vec<u64> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..c)
-            .map(|t| {
-                let (non2xx, socket_errors, base) = (&non2xx, &socket_errors, &args.base);
-                s.spawn(move || -> Result<Vec<u64>, reqwest::Error> {
-                    let http = client()?;
-                    let mut lat = vec![];
-                    for n in (1..=args.published).filter(|n| n % c == t) {
-                        let url = format!("{base}/v1/factchecks/{}", id(KIND_CLAIM, n));
-                        let t0 = Instant::now();
-                        match http.get(&url).send().and_then(|r| {
+    let latencies: Vec<u64> = runtime.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..c {
+            let (http, base) = (http.clone(), args.base.clone());
+            let (non2xx, socket_errors) = (non2xx.clone(), socket_errors.clone());
+            let published = args.published;
+            tasks.spawn(async move {
+                let mut lat = vec![];
+                for n in (1..=published).filter(|n| n % c == t) {
+                    let url = format!("{base}/v1/factchecks/{}", id(KIND_CLAIM, n));
+                    let t0 = Instant::now();
+                    match http.get(&url).send().await {
+                        Ok(r) => {
                             let ok = r.status().is_success();
-                            r.bytes().map(|_| ok)
-                        }) {
-                            Ok(true) => {}
-                            Ok(false) => {
-                                non2xx.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Err(_) => {
-                                socket_errors.fetch_add(1, Ordering::Relaxed);
+                            match r.bytes().await {
+                                Ok(_) if ok => {}
+                                Ok(_) => {
+                                    non2xx.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Err(_) => {
+                                    socket_errors.fetch_add(1, Ordering::Relaxed);
+                                }
                             }
                         }
-                        lat.push(t0.elapsed().as_micros() as u64);
+                        Err(_) => {
+                            socket_errors.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
-                    Ok(lat)
-                })
-            })
-            .collect();
+                    lat.push(t0.elapsed().as_micros() as u64);
+                }
+                lat
+            });
+        }
         let mut all = vec![];
-        for h in handles {
-            match h.join() {
-                Ok(Ok(l)) => all.extend(l),
-                Ok(Err(e)) => eprintln!("read-all: {e}"),
-                Err(_) => eprintln!("read-all: a reader panicked"),
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(l) => all.extend(l),
+                Err(_) => eprintln!("read-all: a reader failed"),
             }
         }
         all
