@@ -300,7 +300,6 @@ impl LocalCluster {
     }
 }
 
-/// `pg_config --bindir`, then Debian's /usr/lib/postgresql/<newest>/bin, then PATH.
 /// A running standby of a [`LocalCluster`]; stopped (at once) when dropped.
 #[derive(Debug)]
 pub struct Standby {
@@ -308,10 +307,6 @@ pub struct Standby {
 }
 
 impl Standby {
-    pub fn port(&self) -> u16 {
-        self.node.port
-    }
-
     pub fn url(&self, database: &str) -> String {
         self.node.url(database)
     }
@@ -335,6 +330,7 @@ impl Drop for Standby {
     }
 }
 
+/// `pg_config --bindir`, then Debian's /usr/lib/postgresql/<newest>/bin, then PATH.
 fn find_bindir() -> Option<PathBuf> {
     let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {

@@ -127,6 +127,15 @@ pub fn check_ready(conn: &mut PgConnection) -> AppResult<()> {
     Ok(())
 }
 
+/// Whether `conn` is inside a transaction now.
+pub fn in_transaction(conn: &mut PgConnection) -> AppResult<bool> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    Ok(AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_err(AppError::from)?
+        .is_some())
+}
+
 pub fn connect(database_url: &str) -> AppResult<PgConnection> {
     PgConnection::establish(database_url)
         .map_err(|e| AppError::Unavailable(format!("cannot connect to the database: {}", redact_url_error(&e.to_string()))))

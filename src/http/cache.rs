@@ -322,14 +322,15 @@ impl PublicCache {
                     }
                 };
                 let Some(last) = rows.last() else { break };
-                after = Some((last.3, last.0));
-                let full = rows.len() < FILL_BATCH as usize;
-                for (claim_id, seq, body, _) in rows {
-                    let json = actix_web::web::Bytes::from(body);
-                    cache.keep_factcheck(start, claim_id, Some(Arc::new(CachedFactCheck { seq, json })));
+                after = Some(last.position());
+                let last_batch = rows.len() < FILL_BATCH as usize;
+                for doc in rows {
+                    let json = actix_web::web::Bytes::from(doc.body);
+                    let seq = doc.seq;
+                    cache.keep_factcheck(start, doc.claim_id, Some(Arc::new(CachedFactCheck { seq, json })));
                     kept += 1;
                 }
-                if full {
+                if last_batch {
                     break;
                 }
             }

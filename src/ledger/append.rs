@@ -2,7 +2,6 @@
 //! one statement issued last, without touching the head. The sequencer
 //! (`sequence.rs`) gives them their place in the log.
 
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
@@ -38,10 +37,7 @@ pub struct PendingGroup {
 
 /// The revision must commit or roll back with the writer's projection change.
 fn require_transaction(conn: &mut PgConnection, what: &str) -> AppResult<()> {
-    let depth = AnsiTransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .map_err(AppError::from)?;
-    if depth.is_none() {
+    if !crate::db::in_transaction(conn)? {
         return Err(AppError::internal(format!("{what} called outside a transaction")));
     }
     Ok(())

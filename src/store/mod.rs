@@ -89,7 +89,7 @@ pub fn write<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection, &mut 
     // before anyone is told. A crash before that flush loses only writes
     // nobody was told about. One flush per batch, not per write.
     const BEGIN_ASYNC: &str = "BEGIN; SET LOCAL synchronous_commit = off";
-    if in_transaction(conn)? {
+    if crate::db::in_transaction(conn)? {
         // Inside a caller's transaction (the seed): its commit decides.
         return transaction(conn, body);
     }
@@ -105,13 +105,6 @@ pub fn write<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection, &mut 
             Err(rollback) => Err(rollback.into()),
         },
     }
-}
-
-fn in_transaction(conn: &mut PgConnection) -> AppResult<bool> {
-    Ok(AnsiTransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .map_err(AppError::from)?
-        .is_some())
 }
 
 /// Whether nothing has been recorded yet but accounts (the seed's test).

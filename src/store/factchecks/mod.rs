@@ -63,14 +63,27 @@ pub fn document(conn: &mut PgConnection, claim_id: Uuid) -> AppResult<(i64, Stri
 /// time and claim id.
 pub type DocumentsAfter = (chrono::DateTime<chrono::Utc>, Uuid);
 
+/// A published fact check's JSON as served, with its log position and
+/// where it stands in publication order.
+#[derive(Debug, Queryable)]
+pub struct StoredDocument {
+    pub claim_id: Uuid,
+    pub seq: i64,
+    pub body: String,
+    pub published_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl StoredDocument {
+    /// Where a read of the documents after this one goes on from.
+    pub fn position(&self) -> DocumentsAfter {
+        (self.published_at, self.claim_id)
+    }
+}
+
 /// Published fact checks' JSON as served, newest published first, after
 /// `after`: what a fresh server's memory is filled from (one index range
 /// scan a batch).
-pub fn newest_documents(
-    conn: &mut PgConnection,
-    after: Option<DocumentsAfter>,
-    limit: i64,
-) -> AppResult<Vec<(Uuid, i64, String, chrono::DateTime<chrono::Utc>)>> {
+pub fn newest_documents(conn: &mut PgConnection, after: Option<DocumentsAfter>, limit: i64) -> AppResult<Vec<StoredDocument>> {
     let mut query = public_factchecks::table
         .order((public_factchecks::published_at.desc(), public_factchecks::claim_id.desc()))
         .select((
