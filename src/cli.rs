@@ -143,7 +143,7 @@ pub fn run() -> CliResult {
         Command::Serve { no_seed, seed_dir } => serve(config, (!no_seed).then(|| seed_source(seed_dir))),
         Command::Seed { dir } => {
             let fixture = seed::load_from(&seed_source(dir))?;
-            with_database(&config, |conn| {
+            with_database(&config, |conn, _| {
                 println!("{}", seed::seed(conn, &fixture)?);
                 Ok(())
             })
@@ -177,10 +177,10 @@ pub fn run() -> CliResult {
             to_seq,
             ..
         } => verify(&config, file, compare_db, state, from_seq, to_seq),
-        Command::Export { after_seq } => with_database(&config, |conn| export(conn, after_seq)),
-        Command::Editor(command) => with_database(&config, |conn| editor_command(conn, command)),
+        Command::Export { after_seq } => with_database(&config, |conn, _| export(conn, after_seq)),
+        Command::Editor(command) => with_database(&config, |conn, _| editor_command(conn, command)),
         Command::Tlog(command) => crate::witness::cli::run(command),
-        Command::Token { username } => with_database(&config, |conn| {
+        Command::Token { username } => with_database(&config, |conn, _| {
             let candidate = store::editors::login_candidate(conn, &username)?
                 .filter(|c| c.active && !c.roles.is_empty())
                 .ok_or_else(|| AppError::NotFound(format!("no active editor '{username}' with a role")))?;
@@ -192,11 +192,13 @@ pub fn run() -> CliResult {
 }
 
 /// Runs `f` against the migrated database, then stops a cluster started for it.
-fn with_database(config: &Config, f: impl FnOnce(&mut PgConnection) -> AppResult<()>) -> CliResult {
+/// Runs `f` on a migrated connection; `f` gets the URL too, for a command
+/// that reads through a second connection.
+fn with_database(config: &Config, f: impl FnOnce(&mut PgConnection, &str) -> AppResult<()>) -> CliResult {
     let (url, cluster) = database(config)?;
     let result = db::connect(&url).and_then(|mut conn| {
         db::migrate(&mut conn)?;
-        f(&mut conn)?;
+        f(&mut conn, &url)?;
         // What the command wrote is in the log before it says it is done.
         store::sequencer::settle(&mut conn, std::time::Duration::from_secs(60))
     });
@@ -395,7 +397,7 @@ fn verify(config: &Config, file: Option<PathBuf>, compare_db: bool, state: bool,
             return report(&result, result.ok);
         }
         let mut differs = None;
-        with_database(config, |conn| {
+        with_database(config, |conn, _| {
             differs = store::revisions::first_difference(conn, open().map_err(AppError::internal)?)?;
             Ok(())
         })?;
@@ -403,7 +405,7 @@ fn verify(config: &Config, file: Option<PathBuf>, compare_db: bool, state: bool,
         return report(&serde_json::json!({"export": result, "database_differs_at_seq": differs}), ok);
     }
     let mut outcome = None;
-    with_database(config, |conn| {
+    with_database(config, |conn, url| {
         if state {
             let bar = progress_bar(None, "checking projections");
             let r = store::state::verify_state(conn, 100, |n| bar.set_position(n))?;
@@ -412,7 +414,10 @@ fn verify(config: &Config, file: Option<PathBuf>, compare_db: bool, state: bool,
         } else {
             let head = store::log::head(conn)?;
             let bar = progress_bar(Some(to.unwrap_or(head.seq).min(head.seq).max(0) as u64), "verifying log");
-            let r = store::log::verify(conn, from, to, |n, _| bar.set_position(n))?;
+            // A second connection: the database's JSON output is half the work.
+            let mut second = db::connect(url)?;
+            let r = store::log::verify(conn, Some(&mut second), from, to, |n, _| bar.set_position(n))?;
+            drop(second);
             bar.finish_and_clear();
             if from == 1 && to.is_none() {
                 // The whole log: also the Merkle tree against every signed checkpoint.

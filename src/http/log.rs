@@ -69,7 +69,7 @@ pub async fn verify(state: web::Data<AppState>, bearer: Bearer, params: web::Que
         return Err(AppError::field("from_seq", "from_seq must be ≥ 1 and not after to_seq"));
     }
     let report = as_actor(&state, bearer, AUDITORS, move |conn, _| {
-        store::log::verify(conn, from, to, |_, _| {})
+        store::log::verify(conn, None, from, to, |_, _| {})
     })
     .await?;
     Ok(HttpResponse::Ok().json(report))

@@ -40,34 +40,67 @@ impl Entry<'_> {
     /// JCS(entry), written field by field: the keys are fixed and already in
     /// canonical order, so only the snapshot needs sorting.
     pub fn canonical(&self) -> Vec<u8> {
-        use canonical::{write_string, write_value};
         let mut out = Vec::with_capacity(512);
-        out.extend_from_slice(br#"{"action":"#);
-        write_string(&mut out, self.action);
-        out.extend_from_slice(br#","actor_id":""#);
-        out.extend_from_slice(self.actor_id.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
-        out.extend_from_slice(br#"","entity_id":""#);
-        out.extend_from_slice(self.entity_id.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
-        out.extend_from_slice(br#"","entity_kind":"#);
-        write_string(&mut out, self.entity_kind);
-        out.extend_from_slice(br#","entity_version":"#);
-        out.extend_from_slice(self.entity_version.to_string().as_bytes());
-        out.extend_from_slice(br#","reason":"#);
-        match self.reason {
-            Some(r) => write_string(&mut out, r),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(br#","recorded_at":"#);
-        write_string(&mut out, self.recorded_at);
-        out.extend_from_slice(br#","snapshot":"#);
-        write_value(&mut out, self.snapshot);
+        write_fields(&mut out, &self.head(), self.recorded_at);
+        canonical::write_value(&mut out, self.snapshot);
         out.push(b'}');
         out
     }
+
+    fn head(&self) -> EntryHead<'_> {
+        EntryHead {
+            entity_kind: self.entity_kind,
+            entity_id: self.entity_id,
+            entity_version: self.entity_version,
+            action: self.action,
+            actor_id: self.actor_id,
+            reason: self.reason,
+        }
+    }
+}
+
+/// JCS(entry) up to the snapshot's value: `{"action":…,"snapshot":`.
+fn write_fields(out: &mut Vec<u8>, head: &EntryHead<'_>, recorded_at: &str) {
+    use canonical::write_string;
+    out.extend_from_slice(br#"{"action":"#);
+    write_string(out, head.action);
+    out.extend_from_slice(br#","actor_id":""#);
+    out.extend_from_slice(head.actor_id.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
+    out.extend_from_slice(br#"","entity_id":""#);
+    out.extend_from_slice(head.entity_id.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
+    out.extend_from_slice(br#"","entity_kind":"#);
+    write_string(out, head.entity_kind);
+    out.extend_from_slice(br#","entity_version":"#);
+    out.extend_from_slice(head.entity_version.to_string().as_bytes());
+    out.extend_from_slice(br#","reason":"#);
+    match head.reason {
+        Some(r) => write_string(out, r),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(br#","recorded_at":"#);
+    write_string(out, recorded_at);
+    out.extend_from_slice(br#","snapshot":"#);
 }
 
 pub fn entry_hash(entry: &Entry<'_>) -> Hash {
     sha256(&entry.canonical())
+}
+
+/// [`entry_hash`] of an entry whose snapshot is JSON text, as the database
+/// prints it: canonicalised from the text (`canonical::write_text`), the
+/// same bytes as the parsed entry. `out` is a reusable buffer.
+pub fn entry_hash_of_text(out: &mut Vec<u8>, head: &EntryHead<'_>, recorded_at: &str, snapshot: &str) -> Result<Hash, canonical::NotJson> {
+    canonical_of_text(out, head, recorded_at, snapshot)?;
+    Ok(sha256(out))
+}
+
+/// JCS(entry) into `out` (cleared first), the snapshot given as JSON text.
+pub fn canonical_of_text(out: &mut Vec<u8>, head: &EntryHead<'_>, recorded_at: &str, snapshot: &str) -> Result<(), canonical::NotJson> {
+    out.clear();
+    write_fields(out, head, recorded_at);
+    canonical::write_text(out, snapshot)?;
+    out.push(b'}');
+    Ok(())
 }
 
 pub fn chain_hash(prev: &[u8], entry_hash: &[u8]) -> Hash {
@@ -163,6 +196,9 @@ mod tests {
                 snapshot: &snapshot,
             };
             assert_eq!(e.canonical(), serde_jcs::to_vec(&e).unwrap());
+            for text in [snapshot.to_string(), serde_json::to_string_pretty(&snapshot).unwrap()] {
+                assert_eq!(entry_hash_of_text(&mut vec![], &e.head(), e.recorded_at, &text), Ok(entry_hash(&e)));
+            }
         }
     }
 }

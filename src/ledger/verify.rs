@@ -5,7 +5,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::hash::{Entry, GENESIS, Hash, chain_hash, entry_hash};
+use super::hash::{Entry, EntryHead, GENESIS, Hash, chain_hash, entry_hash, entry_hash_of_text};
 use super::{LogHead, head};
 use crate::db::schema::revisions;
 use crate::error::AppResult;
@@ -92,8 +92,9 @@ impl Verifier {
         self.checked
     }
 
-    /// Checks the next revision; returns false once a problem is found.
-    pub fn check(&mut self, seq: i64, entry: &Entry<'_>, stored_entry_hash: &[u8], stored_chain_hash: &[u8]) -> bool {
+    /// Checks the next revision, given the hash its fields give (None when
+    /// they cannot be hashed); returns false once a problem is found.
+    pub fn check(&mut self, seq: i64, entry_hash: Option<Hash>, stored_entry_hash: &[u8], stored_chain_hash: &[u8]) -> bool {
         if self.bad.is_some() {
             return false;
         }
@@ -101,7 +102,7 @@ impl Verifier {
             self.bad = Some((self.expected_seq.min(seq), LogProblem::Gap));
             return false;
         }
-        if entry_hash(entry).as_slice() != stored_entry_hash {
+        if entry_hash.as_ref().map(|h| h.as_slice()) != Some(stored_entry_hash) {
             self.bad = Some((seq, LogProblem::EntryHashMismatch));
             return false;
         }
@@ -130,7 +131,7 @@ impl Verifier {
             recorded_at: &recorded_at,
             snapshot: &r.snapshot,
         };
-        self.check(r.seq, &entry, &r.entry_hash, &r.chain_hash)
+        self.check(r.seq, Some(entry_hash(&entry)), &r.entry_hash, &r.chain_hash)
     }
 
     /// An export line: the hex hashes must decode, the rest is hashed as written.
@@ -147,7 +148,7 @@ impl Verifier {
         };
         let eh = hex::decode(&r.entry_hash).unwrap_or_default();
         let ch = hex::decode(&r.chain_hash).unwrap_or_default();
-        self.check(r.seq, &entry, &eh, &ch)
+        self.check(r.seq, Some(entry_hash(&entry)), &eh, &ch)
     }
 
     /// The last revision must be the one the head names. `beyond` is the
@@ -181,12 +182,73 @@ impl Verifier {
     }
 }
 
-const BATCH: i64 = 5_000;
+const BATCH: i64 = 2_000;
+
+/// seq, entity_kind, entity_id, entity_version, action, actor_id, reason,
+/// recorded_at, the snapshot as the database's JSON text, entry_hash,
+/// chain_hash.
+type StoredRevision = (
+    i64,
+    String,
+    uuid::Uuid,
+    i32,
+    String,
+    uuid::Uuid,
+    Option<String>,
+    chrono::DateTime<chrono::Utc>,
+    String,
+    Vec<u8>,
+    Vec<u8>,
+);
+
+/// Seqs `after+1..=to` of the log, snapshots as text: canonicalising the text is
+/// cheaper than building a `serde_json::Value` of each (the tests of
+/// `canonical::write_text` hold the two to the same bytes).
+fn stored_batch(conn: &mut PgConnection, after: i64, to: i64) -> QueryResult<Vec<StoredRevision>> {
+    revisions::table
+        .filter(revisions::seq.gt(after).and(revisions::seq.le(to)))
+        .order(revisions::seq.asc())
+        .select((
+            revisions::seq,
+            revisions::entity_kind,
+            revisions::entity_id,
+            revisions::entity_version,
+            revisions::action,
+            revisions::actor_id,
+            revisions::reason,
+            revisions::recorded_at,
+            diesel::dsl::sql::<diesel::sql_types::Text>("snapshot::text"),
+            revisions::entry_hash,
+            revisions::chain_hash,
+        ))
+        .load(conn)
+}
+
+/// A revision reduced to what the chain check needs: its seq, the hash its
+/// fields give (None when the snapshot text is not JSON) and the two stored.
+struct Hashed {
+    seq: i64,
+    entry_hash: Option<Hash>,
+    stored_entry_hash: Vec<u8>,
+    stored_chain_hash: Vec<u8>,
+}
 
 /// Verifies seqs `from..=to` (to = the head when None) straight from the
 /// database. When the range reaches the head, the head is checked too.
-/// Reading the next batch overlaps with checking the last one (two threads).
-pub fn verify(conn: &mut PgConnection, from: i64, to: Option<i64>, mut progress: impl FnMut(u64, i64)) -> AppResult<VerifyReport> {
+///
+/// The range is read in batches of `BATCH` seqs, dealt in turn to one
+/// reader per connection (`conn`, and `second` when given: the database's
+/// JSON output is the costliest part, and two backends produce it at twice
+/// the rate). Each reader's batches are hashed on a thread of their own
+/// (entry hashes need nothing from other revisions); the chain is checked
+/// in seq order, taking the batches back in the order they were dealt.
+pub fn verify(
+    conn: &mut PgConnection,
+    second: Option<&mut PgConnection>,
+    from: i64,
+    to: Option<i64>,
+    mut progress: impl FnMut(u64, i64),
+) -> AppResult<VerifyReport> {
     let head = head(conn)?;
     let from = from.max(1);
     let to = to.unwrap_or(head.seq).min(head.seq);
@@ -200,42 +262,72 @@ pub fn verify(conn: &mut PgConnection, from: i64, to: Option<i64>, mut progress:
             .optional()?
             .unwrap_or_default()
     };
-    let verifier = Verifier::new(from, &prev);
-    let mut verifier = std::thread::scope(|scope| -> AppResult<Verifier> {
-        let (batches, inbox) = std::sync::mpsc::sync_channel::<Vec<Revision>>(2);
-        let checker = scope.spawn(move || {
-            let mut verifier = verifier;
-            for batch in inbox {
-                for r in &batch {
-                    if !verifier.check_revision(r) {
-                        return verifier; // dropping the inbox stops the reader
+    let mut verifier = Verifier::new(from, &prev);
+    let mut conns: Vec<&mut PgConnection> = vec![&mut *conn];
+    conns.extend(second);
+    let readers = conns.len() as i64;
+    let read = std::thread::scope(|scope| -> AppResult<()> {
+        let mut outboxes = Vec::new();
+        let mut reading = Vec::new();
+        for (i, conn) in conns.into_iter().enumerate() {
+            let (raw, raw_inbox) = std::sync::mpsc::sync_channel::<Vec<StoredRevision>>(2);
+            let (hashed, hashed_inbox) = std::sync::mpsc::sync_channel::<Vec<Hashed>>(2);
+            outboxes.push(hashed_inbox);
+            scope.spawn(move || {
+                let mut scratch = Vec::with_capacity(4096);
+                for batch in raw_inbox {
+                    let out: Vec<Hashed> = batch
+                        .into_iter()
+                        .map(|r| Hashed {
+                            seq: r.0,
+                            entry_hash: stored_entry_hash(&r, &mut scratch),
+                            stored_entry_hash: r.9,
+                            stored_chain_hash: r.10,
+                        })
+                        .collect();
+                    if hashed.send(out).is_err() {
+                        return; // the chain check stopped
                     }
                 }
-            }
-            verifier
-        });
-        let mut after = from - 1;
-        let mut read = 0u64;
-        while after < to {
-            let batch: Vec<Revision> = revisions::table
-                .filter(revisions::seq.gt(after).and(revisions::seq.le(to)))
-                .order(revisions::seq.asc())
-                .limit(BATCH)
-                .select(Revision::as_select())
-                .load(conn)?;
-            let Some(last) = batch.last().map(|r| r.seq) else { break };
-            after = last;
-            read += batch.len() as u64;
-            if batches.send(batch).is_err() {
-                break;
-            }
-            progress(read, to);
+            });
+            reading.push(scope.spawn(move || -> AppResult<()> {
+                let mut lo = from - 1 + i as i64 * BATCH;
+                while lo < to {
+                    let batch = stored_batch(conn, lo, (lo + BATCH).min(to))?;
+                    if raw.send(batch).is_err() {
+                        break;
+                    }
+                    lo += readers * BATCH;
+                }
+                Ok(())
+            }));
         }
-        drop(batches);
-        checker
-            .join()
-            .map_err(|_| crate::error::AppError::internal("the verifier thread panicked"))
-    })?;
+        // Batch k came from reader k mod n: taking them back in turn keeps
+        // seq order. The loop ends at the first reader with nothing more
+        // (past the last batch, or stopped by an error).
+        let mut checked = 0u64;
+        'batches: for outbox in outboxes.iter().cycle() {
+            let Ok(batch) = outbox.recv() else { break };
+            for r in &batch {
+                if !verifier.check(r.seq, r.entry_hash, &r.stored_entry_hash, &r.stored_chain_hash) {
+                    break 'batches;
+                }
+            }
+            checked += batch.len() as u64;
+            progress(checked, to);
+        }
+        drop(outboxes); // stops the readers and hashers if the check ended early
+        for r in reading {
+            r.join()
+                .map_err(|_| crate::error::AppError::internal("a verify reader panicked"))??;
+        }
+        Ok(())
+    });
+    read?;
+    if to < head.seq && !verifier.is_bad() && verifier.expected_seq <= to {
+        // Rows missing at the end of a range inside the log.
+        verifier.bad = Some((verifier.expected_seq, LogProblem::Gap));
+    }
     if to == head.seq && !verifier.is_bad() {
         let beyond: Option<i64> = revisions::table
             .filter(revisions::seq.gt(head.seq))
@@ -246,6 +338,18 @@ pub fn verify(conn: &mut PgConnection, from: i64, to: Option<i64>, mut progress:
         verifier.check_head(&head, beyond);
     }
     Ok(verifier.report())
+}
+
+fn stored_entry_hash(r: &StoredRevision, scratch: &mut Vec<u8>) -> Option<Hash> {
+    let head = EntryHead {
+        entity_kind: &r.1,
+        entity_id: r.2,
+        entity_version: r.3,
+        action: &r.4,
+        actor_id: r.5,
+        reason: r.6.as_deref(),
+    };
+    entry_hash_of_text(scratch, &head, &format_timestamp(r.7), &r.8).ok()
 }
 
 /// Verifies an export (NDJSON, one revision per line) with no database.

@@ -83,29 +83,294 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            0x08 => b"\\b",
-            0x09 => b"\\t",
-            0x0A => b"\\n",
-            0x0C => b"\\f",
-            0x0D => b"\\r",
-            0x00..=0x1F => {
-                out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escape);
-        start = i + 1;
+    loop {
+        let end = start + plain_run(&bytes[start..]);
+        out.extend_from_slice(&bytes[start..end]);
+        let Some(&b) = bytes.get(end) else { break };
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x09 => out.extend_from_slice(b"\\t"),
+            0x0A => out.extend_from_slice(b"\\n"),
+            0x0C => out.extend_from_slice(b"\\f"),
+            0x0D => out.extend_from_slice(b"\\r"),
+            _ => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+        }
+        start = end + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Text that is not one JSON value (or nests deeper than 128, or repeats
+/// a key in one object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotJson;
+
+/// serde_json's own nesting limit.
+const MAX_DEPTH: u32 = 128;
+
+/// JCS of JSON text, written without building a `Value`: each object's
+/// members are sorted by key; strings and small integers are re-written
+/// straight from the text. The same bytes as [`write_value`] of the parsed
+/// text (the tests hold it to that). Verifying the log reads every snapshot
+/// as text, and building a `Value` per snapshot cost more than hashing it.
+pub fn write_text(out: &mut Vec<u8>, text: &str) -> Result<(), NotJson> {
+    let mut parser = TextParser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
+    parser.value(out, 0)?;
+    parser.skip_ws();
+    if parser.pos == text.len() { Ok(()) } else { Err(NotJson) }
+}
+
+struct TextParser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> TextParser<'a> {
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn next_byte(&mut self) -> Result<u8, NotJson> {
+        let b = *self.bytes.get(self.pos).ok_or(NotJson)?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn literal(&mut self, out: &mut Vec<u8>, word: &str) -> Result<(), NotJson> {
+        if !self.text[self.pos..].starts_with(word) {
+            return Err(NotJson);
+        }
+        self.pos += word.len();
+        out.extend_from_slice(word.as_bytes());
+        Ok(())
+    }
+
+    fn value(&mut self, out: &mut Vec<u8>, depth: u32) -> Result<(), NotJson> {
+        self.skip_ws();
+        match *self.bytes.get(self.pos).ok_or(NotJson)? {
+            b'{' => self.object(out, depth + 1),
+            b'[' => self.array(out, depth + 1),
+            b'"' => {
+                let s = self.string()?;
+                write_decoded(out, &s);
+                Ok(())
+            }
+            b't' => self.literal(out, "true"),
+            b'f' => self.literal(out, "false"),
+            b'n' => self.literal(out, "null"),
+            _ => self.number(out),
+        }
+    }
+
+    fn array(&mut self, out: &mut Vec<u8>, depth: u32) -> Result<(), NotJson> {
+        if depth > MAX_DEPTH {
+            return Err(NotJson);
+        }
+        self.pos += 1;
+        out.push(b'[');
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b']') {
+            self.pos += 1;
+            out.push(b']');
+            return Ok(());
+        }
+        loop {
+            self.value(out, depth)?;
+            self.skip_ws();
+            match self.next_byte()? {
+                b',' => out.push(b','),
+                b']' => break,
+                _ => return Err(NotJson),
+            }
+        }
+        out.push(b']');
+        Ok(())
+    }
+
+    fn object(&mut self, out: &mut Vec<u8>, depth: u32) -> Result<(), NotJson> {
+        if depth > MAX_DEPTH {
+            return Err(NotJson);
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b'}') {
+            self.pos += 1;
+            out.extend_from_slice(b"{}");
+            return Ok(());
+        }
+        // Each member's value is written canonically into `values`; the
+        // members are then emitted in key order.
+        let mut values = Vec::with_capacity(self.bytes.len().min(1024));
+        let mut members: Vec<(std::borrow::Cow<'a, str>, std::ops::Range<usize>)> = Vec::with_capacity(16);
+        loop {
+            self.skip_ws();
+            if self.bytes.get(self.pos) != Some(&b'"') {
+                return Err(NotJson);
+            }
+            let key = self.string()?;
+            self.skip_ws();
+            if self.next_byte()? != b':' {
+                return Err(NotJson);
+            }
+            let start = values.len();
+            self.value(&mut values, depth)?;
+            members.push((key, start..values.len()));
+            self.skip_ws();
+            match self.next_byte()? {
+                b',' => {}
+                b'}' => break,
+                _ => return Err(NotJson),
+            }
+        }
+        members.sort_unstable_by(|a, b| utf16_order(&a.0, &b.0));
+        if members.windows(2).any(|w| w[0].0 == w[1].0) {
+            return Err(NotJson);
+        }
+        out.push(b'{');
+        for (i, (key, range)) in members.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_decoded(out, key);
+            out.push(b':');
+            out.extend_from_slice(&values[range.clone()]);
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// The string at `pos` (its opening quote), decoded; borrowed from the
+    /// text when it holds no escape (and so needs none when written).
+    fn string(&mut self) -> Result<std::borrow::Cow<'a, str>, NotJson> {
+        self.pos += 1;
+        let start = self.pos;
+        self.pos += plain_run(&self.bytes[self.pos..]);
+        match self.next_byte()? {
+            b'"' => return Ok(std::borrow::Cow::Borrowed(&self.text[start..self.pos - 1])),
+            b'\\' => self.pos -= 1,
+            _ => return Err(NotJson),
+        }
+        let mut s = String::from(&self.text[start..self.pos]);
+        loop {
+            match self.next_byte()? {
+                b'"' => return Ok(std::borrow::Cow::Owned(s)),
+                b'\\' => {}
+                _ => return Err(NotJson),
+            }
+            let c = match self.next_byte()? {
+                b'"' => '"',
+                b'\\' => '\\',
+                b'/' => '/',
+                b'b' => '\u{8}',
+                b'f' => '\u{c}',
+                b'n' => '\n',
+                b'r' => '\r',
+                b't' => '\t',
+                b'u' => {
+                    let unit = self.hex4()?;
+                    let code = match unit {
+                        0xD800..=0xDBFF => {
+                            if self.next_byte()? != b'\\' || self.next_byte()? != b'u' {
+                                return Err(NotJson);
+                            }
+                            let low = self.hex4()?;
+                            if !(0xDC00..=0xDFFF).contains(&low) {
+                                return Err(NotJson);
+                            }
+                            0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        0xDC00..=0xDFFF => return Err(NotJson),
+                        _ => unit,
+                    };
+                    char::from_u32(code).ok_or(NotJson)?
+                }
+                _ => return Err(NotJson),
+            };
+            s.push(c);
+            let run = self.pos;
+            self.pos += plain_run(&self.bytes[self.pos..]);
+            s.push_str(&self.text[run..self.pos]);
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, NotJson> {
+        let digits = self.text.get(self.pos..self.pos + 4).ok_or(NotJson)?;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(NotJson);
+        }
+        self.pos += 4;
+        u32::from_str_radix(digits, 16).map_err(|_| NotJson)
+    }
+
+    /// Integers of up to 15 digits print as written; anything else goes
+    /// through `serde_json::Number` and the same formatting as a `Value`.
+    fn number(&mut self, out: &mut Vec<u8>) -> Result<(), NotJson> {
+        let start = self.pos;
+        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+        let token = &self.text[start..self.pos];
+        let digits = token.strip_prefix('-').unwrap_or(token);
+        let plain = !digits.is_empty()
+            && digits.len() <= 15
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && (!digits.starts_with('0') || token == "0");
+        if plain {
+            out.extend_from_slice(token.as_bytes());
+            return Ok(());
+        }
+        let n: serde_json::Number = token.parse().map_err(|_| NotJson)?;
+        write_number(out, &n);
+        Ok(())
+    }
+}
+
+/// A string as `TextParser::string` decoded it: one borrowed from the text
+/// holds nothing JCS escapes, so it is written as it stands.
+fn write_decoded(out: &mut Vec<u8>, s: &std::borrow::Cow<'_, str>) {
+    match s {
+        std::borrow::Cow::Borrowed(plain) => {
+            out.push(b'"');
+            out.extend_from_slice(plain.as_bytes());
+            out.push(b'"');
+        }
+        std::borrow::Cow::Owned(decoded) => write_string(out, decoded),
+    }
+}
+
+/// The length of the run of bytes before the first `"`, `\` or control
+/// character: eight bytes at a time. In each test, the lowest flagged byte
+/// is a true match (false flags only appear above a true one), so the
+/// lowest flag of the three is the first byte that ends the run.
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let quote = x ^ (ONES * b'"' as u64);
+        let backslash = x ^ (ONES * b'\\' as u64);
+        let flags =
+            ((quote.wrapping_sub(ONES) & !quote) | (backslash.wrapping_sub(ONES) & !backslash) | (x.wrapping_sub(ONES * 0x20) & !x))
+                & HIGHS;
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && !matches!(bytes[i], b'"' | b'\\' | 0x00..=0x1F) {
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]
@@ -190,6 +455,86 @@ mod tests {
         for _ in 0..5_000 {
             let v = random_value(&mut rng, 0);
             assert_eq!(ours(&v), serde_jcs::to_vec(&v).unwrap(), "{v}");
+        }
+    }
+
+    /// The text writer against the value writer, over the same values
+    /// written compactly and pretty-printed.
+    #[test]
+    fn text_matches_the_value_writer_on_random_values() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(6901);
+        for _ in 0..5_000 {
+            let v = random_value(&mut rng, 0);
+            for text in [serde_json::to_string(&v).unwrap(), serde_json::to_string_pretty(&v).unwrap()] {
+                let mut out = vec![];
+                write_text(&mut out, &text).unwrap();
+                assert_eq!(out, ours(&v), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn text_matches_the_value_writer_on_escapes_and_numbers() {
+        let cases = [
+            r#"{"b":"\u00e9\ud83d\ude00\/\b\f\n\r\t\u0001\"\\","a":[1.0,-0,0,-5,1e2,1E-7,123456789012345678,-123456789012345678,0.1]}"#,
+            r#" { "é" : { } , "e" : [ ] , "\u0065\u0301" : null , "\uE000" : true , "\ud800\udc00" : false } "#,
+            r#"[999999999999999,1000000000000000,9007199254740993,-9007199254740993,18446744073709551615,5e-324]"#,
+            r#""\u2028\u2029\u007f""#,
+        ];
+        for text in cases {
+            let v: Value = serde_json::from_str(text).unwrap();
+            let mut out = vec![];
+            write_text(&mut out, text).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(ours(&v)).unwrap(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_plain_run_ends_at_the_first_quote_backslash_or_control() {
+        for len in 0..20 {
+            for special in [b'"', b'\\', 0x00, 0x1F] {
+                for fill in [b'a', 0x20, 0x7F, 0x80, 0xFF, b'!', b'#', b'[', b']'] {
+                    let mut bytes = vec![fill; len];
+                    assert_eq!(plain_run(&bytes), len);
+                    bytes.push(special);
+                    bytes.extend_from_slice(&[special, b'"', 0x01]);
+                    assert_eq!(plain_run(&bytes), len, "{fill:#x} then {special:#x} after {len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_one_json_value_is_refused() {
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        let bad = [
+            "",
+            " ",
+            "{",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{1:2}",
+            "\"unterminated",
+            "\"a\u{1}b\"",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\ud800\\u0041\"",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "tru",
+            "nul",
+            "1 2",
+            "{\"a\":1,\"a\":2}",
+            "01",
+            "-",
+            "1.",
+            "+1",
+            "[1]x",
+            &deep,
+        ];
+        for text in bad {
+            assert_eq!(write_text(&mut vec![], text), Err(NotJson), "{text:?}");
         }
     }
 }

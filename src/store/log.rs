@@ -20,9 +20,16 @@ pub fn check_ready(conn: &mut PgConnection) -> AppResult<()> {
 }
 
 /// Recomputes every entry and chain hash of seqs `from..=to` (to the head
-/// when None); `progress(checked, last_seq)` is called along the way.
-pub fn verify(conn: &mut PgConnection, from: i64, to: Option<i64>, progress: impl FnMut(u64, i64)) -> AppResult<VerifyReport> {
-    ledger::verify(conn, from, to, progress)
+/// when None), reading through `second` as well when given;
+/// `progress(checked, last_seq)` is called along the way.
+pub fn verify(
+    conn: &mut PgConnection,
+    second: Option<&mut PgConnection>,
+    from: i64,
+    to: Option<i64>,
+    progress: impl FnMut(u64, i64),
+) -> AppResult<VerifyReport> {
+    ledger::verify(conn, second, from, to, progress)
 }
 
 /// Verifies an NDJSON export on its own, with no database.

@@ -85,7 +85,7 @@ fn concurrent_appends_are_dense_and_chain() {
 
     let mut conn = db.conn();
     assert_eq!(seqs(&mut conn), (1..=200).collect::<Vec<_>>());
-    let report = ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap();
+    let report = ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.checked, 200);
     let head = ledger::head(&mut conn).unwrap();
@@ -124,7 +124,7 @@ fn a_rolled_back_writer_leaves_no_gap() {
     let next = append_one(&mut conn, actor_id, 1, Uuid::now_v7());
     assert_eq!(next, 2);
     assert_eq!(seqs(&mut conn), vec![1, 2]);
-    assert!(ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap().ok);
+    assert!(ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap().ok);
 }
 
 #[test]
@@ -171,7 +171,7 @@ fn the_database_refuses_update_delete_and_truncate_even_for_a_superuser() {
         assert!(err.to_string().contains("refused"), "{statement}: {err}");
     }
     assert_eq!(seqs(&mut conn), vec![1]);
-    assert!(ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap().ok);
+    assert!(ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap().ok);
     // What the name claims: the refusals above came to a superuser.
     assert!(is_superuser, "this test needs the tests' admin connection to be a superuser");
 }
@@ -203,7 +203,7 @@ fn a_tampered_snapshot_is_an_entry_hash_mismatch_at_that_seq() {
         &mut conn,
         "UPDATE revisions SET snapshot = jsonb_set(snapshot, '{statement}', '\"rewritten\"') WHERE seq = 3",
     );
-    let report = ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap();
+    let report = ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
     assert!(!report.ok);
     assert_eq!(report.first_bad_seq, Some(3));
     assert_eq!(report.problem, Some(LogProblem::EntryHashMismatch));
@@ -215,7 +215,7 @@ fn a_changed_chain_hash_is_a_chain_hash_mismatch_at_that_seq() {
     let db = TestDb::new();
     let mut conn = five_revisions(&db);
     tamper(&mut conn, "UPDATE revisions SET chain_hash = sha256('forged'::bytea) WHERE seq = 4");
-    let report = ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap();
+    let report = ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
     assert_eq!(
         (report.first_bad_seq, report.problem),
         (Some(4), Some(LogProblem::ChainHashMismatch))
@@ -232,21 +232,79 @@ fn a_missing_seq_is_a_gap_and_a_stale_head_is_a_head_mismatch() {
          SELECT 7, entity_kind, gen_random_uuid(), 1, action, actor_id, reason, recorded_at, snapshot, entry_hash, chain_hash FROM revisions WHERE seq = 5",
     )
     .unwrap();
-    let report = ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap();
+    let report = ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
     // The head still says 5, so verifying the whole log finds a revision
     // (seq 7) that the head does not account for.
     assert_eq!((report.first_bad_seq, report.problem), (Some(7), Some(LogProblem::HeadMismatch)));
     // Up to seq 7 explicitly, the missing 6 is the problem.
     conn.batch_execute("UPDATE log_head SET seq = 7").unwrap();
-    let report = ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap();
+    let report = ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
     assert_eq!((report.first_bad_seq, report.problem), (Some(6), Some(LogProblem::Gap)));
+}
+
+/// `n` revisions in one bulk append, sequenced.
+fn many_revisions(db: &TestDb, n: i32) -> PgConnection {
+    let mut conn = db.conn();
+    let actor_id = actor(&mut conn);
+    let entity = Uuid::now_v7();
+    let revs: Vec<NewRevision> = (1..=n)
+        .map(|v| NewRevision {
+            kind: EntityKind::Claim,
+            entity_id: entity,
+            entity_version: v,
+            action: if v == 1 { Action::Create } else { Action::Update },
+            actor_id,
+            reason: (v % 3 == 0).then(|| format!("edit \"{v}\"\n")),
+            snapshot: json!({"id": entity, "version": v, "statement": format!("statement “{v}” \u{1F600}\t"), "tags": ["a", v]}),
+        })
+        .collect();
+    let pending = conn.transaction(|c| ledger::append_batch(c, &revs)).unwrap().unwrap();
+    claimledger::store::sequencer::wait_for(&mut conn, &pending, std::time::Duration::from_secs(120)).unwrap();
+    conn
+}
+
+/// Several batches dealt to two readers: the whole log verifies, and a
+/// problem in a later batch (read by either reader) is named at its seq.
+#[test]
+fn two_readers_verify_the_log_batch_by_batch_in_seq_order() {
+    let db = TestDb::new();
+    let mut conn = many_revisions(&db, 7_000);
+    let mut second = db.conn();
+    let report = ledger::verify(&mut conn, Some(&mut second), 1, None, |_, _| {}).unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.checked, 7_000);
+    let report = ledger::verify(&mut conn, Some(&mut second), 2_500, Some(6_100), |_, _| {}).unwrap();
+    assert_eq!((report.ok, report.checked), (true, 3_601));
+
+    tamper(
+        &mut conn,
+        "UPDATE revisions SET snapshot = jsonb_set(snapshot, '{tags,0}', '\"b\"') WHERE seq = 5321",
+    );
+    let report = ledger::verify(&mut conn, Some(&mut second), 1, None, |_, _| {}).unwrap();
+    assert_eq!(
+        (report.first_bad_seq, report.problem),
+        (Some(5_321), Some(LogProblem::EntryHashMismatch))
+    );
+    assert_eq!(report.checked, 5_320);
+
+    // A whole batch's worth of rows gone: a gap at its first seq, not a
+    // short read.
+    conn.batch_execute(
+        "ALTER TABLE revisions DISABLE TRIGGER revisions_no_delete; DELETE FROM revisions WHERE seq BETWEEN 2001 AND 4100; \
+         ALTER TABLE revisions ENABLE TRIGGER revisions_no_delete;",
+    )
+    .unwrap();
+    let report = ledger::verify(&mut conn, Some(&mut second), 1, None, |_, _| {}).unwrap();
+    assert_eq!((report.first_bad_seq, report.problem), (Some(2_001), Some(LogProblem::Gap)));
+    let report = ledger::verify(&mut conn, Some(&mut second), 1, Some(4_000), |_, _| {}).unwrap();
+    assert_eq!((report.first_bad_seq, report.problem), (Some(2_001), Some(LogProblem::Gap)));
 }
 
 #[test]
 fn verify_checks_a_range() {
     let db = TestDb::new();
     let mut conn = five_revisions(&db);
-    let report = ledger::verify(&mut conn, 2, Some(4), |_, _| {}).unwrap();
+    let report = ledger::verify(&mut conn, None, 2, Some(4), |_, _| {}).unwrap();
     assert!(report.ok);
     assert_eq!(report.checked, 3);
 }

@@ -414,7 +414,7 @@ fn a_database_outage_answers_503_quickly_and_recovers_without_losing_a_write() {
         .get_result(&mut conn)
         .unwrap();
     assert_eq!(claims, claim_revisions, "every committed claim, once; nothing of a rolled-back one");
-    assert!(claimledger::ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap().ok);
+    assert!(claimledger::ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap().ok);
     assert!(
         claimledger::store::state::verify_state(&mut conn, 10, |_| {}).unwrap().ok,
         "no half-written rows"

@@ -97,7 +97,7 @@ fn every_seeded_appearance_is_its_quote_in_code_points() {
 #[test]
 fn after_seeding_the_log_verifies_and_published_verdicts_cite_their_own_claims_evidence() {
     let (_db, mut conn) = seeded();
-    let report = ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap();
+    let report = ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
     assert!(report.ok, "{report:?}");
     use claimledger::db::schema::{evidence, verdicts};
     let published: Vec<(uuid::Uuid, Vec<uuid::Uuid>)> = verdicts::table

@@ -284,7 +284,7 @@ fn one_server_sequences_at_a_time_and_another_takes_over_when_it_dies() {
     eprintln!("the survivor took over {:?} after the leader was killed", killed.elapsed());
     write(&survivor.address, 3);
     let head = claimledger::ledger::head(&mut conn).unwrap().seq;
-    assert!(claimledger::ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap().ok);
+    assert!(claimledger::ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap().ok);
     assert!(head >= 4, "the account and three claims: {head}");
 }
 
@@ -362,6 +362,6 @@ fn killing_a_server_mid_load_loses_no_acknowledged_write() {
     assert_eq!(claims as usize, logged.len());
     let seqs: Vec<i64> = r::revisions.select(r::seq).order(r::seq).load(&mut conn).unwrap();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "dense");
-    assert!(claimledger::ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap().ok);
+    assert!(claimledger::ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap().ok);
     assert!(claimledger::store::state::verify_state(&mut conn, 10, |_| {}).unwrap().ok);
 }

@@ -397,7 +397,7 @@ fn tampering_revision_rewritten_after_it_was_checkpointed_verify_names_the_check
     let seq = rewrite_newest_revision(&app);
     // The hash chain was recomputed, so it alone no longer tells…
     let mut conn = app.conn();
-    assert!(claimledger::ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap().ok);
+    assert!(claimledger::ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap().ok);
     // …but the signed checkpoint does.
     let (ok, out) = crate::cli::cli(&app.db.url, &["verify"], None);
     assert!(!ok, "{out}");

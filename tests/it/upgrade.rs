@@ -95,7 +95,7 @@ fn a_version_1_database_is_brought_to_the_editorial_model_through_the_log() {
     // The import recorded the rows' creations as a pending group: drop it,
     // the log restored above is the truth for those rows.
     conn.batch_execute("DELETE FROM pending_revisions").unwrap();
-    let before = claimledger::ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap();
+    let before = claimledger::ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
     assert!(before.ok, "the v1 log verifies as restored: {before:?}");
 
     let upgraded = claimledger::store::upgrade::editorial_model(&mut conn).unwrap();
@@ -107,7 +107,7 @@ fn a_version_1_database_is_brought_to_the_editorial_model_through_the_log() {
 
     // Nothing recorded was rewritten: the v1 revisions are still there, byte
     // for byte, and the log verifies end to end.
-    let report = claimledger::ledger::verify(&mut conn, 1, None, |_, _| {}).unwrap();
+    let report = claimledger::ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
     assert!(report.ok, "{report:?}");
     let head = claimledger::ledger::head(&mut conn).unwrap().seq;
     assert!(head > v1.len() as i64);

@@ -258,7 +258,7 @@ fn the_whole_path_end_to_end_leaves_the_expected_log() {
     ];
     let got: Vec<_> = log.iter().map(|r| (r.0.as_str(), r.1.as_str(), r.2, r.3)).collect();
     assert_eq!(got, expected);
-    let report = ledger::verify(&mut app.conn(), 1, None, |_, _| {}).unwrap();
+    let report = ledger::verify(&mut app.conn(), None, 1, None, |_, _| {}).unwrap();
     assert!(report.ok, "{report:?}");
     let full: Value = app.get_as(&editor, &format!("/v1/claims/{cid}")).json().unwrap();
     assert_eq!(full["appearances"].as_array().unwrap().len(), 1);
