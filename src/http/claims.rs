@@ -10,7 +10,7 @@ use super::json::JsonBody;
 use super::paging::{PageParams, Paged, id_cursor, seq_cursor};
 use super::problem::Problem;
 use super::write::{etag, post, required_if_match, stored, write};
-use super::{Allow, AppState, Fresh, as_actor, with_read};
+use super::{Allow, AppState, Fresh, as_actor, as_actor_read};
 use crate::error::{AppError, AppResult};
 use crate::http::Bearer;
 use crate::model::Role;
@@ -157,7 +157,6 @@ pub async fn read(
             .insert_header(("etag", etag(family.claim.version)))
             .json(staff_view(family)));
     };
-    as_actor(&state, bearer, super::revisions::AUDITORS, |_, _| Ok(())).await?;
     // A claim as of a seq the log has passed never changes: computed once, kept.
     let as_of_page = |seq: i64, page: &super::cache::CachedPage| {
         HttpResponse::Ok()
@@ -169,13 +168,14 @@ pub async fn read(
     if let AsOf::Seq(seq) = as_of
         && let Some(page) = state.cache.immutable(&format!("asof {id} {seq}"))
     {
+        as_actor(&state, bearer, super::revisions::AUDITORS, |_, _| Ok(())).await?;
         return Ok(as_of_page(seq, &page));
     }
     let fresh = match as_of {
         AsOf::Seq(seq) => Fresh::AtLeast(seq.min(state.log.head())),
         AsOf::Time(_) => Fresh::Applied,
     };
-    let (seq, family) = with_read(&state, &req, fresh, move |conn| {
+    let (seq, family) = as_actor_read(&state, &req, bearer, super::revisions::AUDITORS, fresh, move |conn| {
         let seq = match as_of {
             AsOf::Seq(seq) => seq,
             AsOf::Time(t) => store::log::seq_at_time(conn, t)?,
@@ -240,11 +240,11 @@ pub async fn history(
     // A full page of history never changes (later revisions come after
     // it): computed once, kept.
     let key = format!("history {id} {after} {limit}");
-    as_actor(&state, bearer, super::revisions::AUDITORS, |_, _| Ok(())).await?;
     if let Some(page) = state.cache.immutable(&key) {
+        as_actor(&state, bearer, super::revisions::AUDITORS, |_, _| Ok(())).await?;
         return Ok(HttpResponse::Ok().content_type("application/json").body(page.body.clone()));
     }
-    let entries = with_read(&state, &req, Fresh::Reader, move |conn| {
+    let entries = as_actor_read(&state, &req, bearer, super::revisions::AUDITORS, Fresh::Reader, move |conn| {
         store::history::claim_history(conn, id, after, limit)
     })
     .await?;

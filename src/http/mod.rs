@@ -113,14 +113,25 @@ where
 
 /// Like [`as_actor`] for a read: the account is checked on the primary
 /// (deactivation takes effect at once), the read itself goes where
-/// [`with_read`] sends it.
-pub async fn as_actor_read<T, F>(state: &web::Data<AppState>, req: &HttpRequest, bearer: Bearer, allow: Allow, f: F) -> AppResult<T>
+/// [`with_read`] sends it. With no replica both run on one connection, in
+/// one trip to the blocking pool.
+pub async fn as_actor_read<T, F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    bearer: Bearer,
+    allow: Allow,
+    fresh: Fresh,
+    f: F,
+) -> AppResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
 {
+    if state.replica.is_none() {
+        return as_actor(state, bearer, allow, move |conn, _| f(conn)).await;
+    }
     as_actor(state, bearer, allow, |_, _| Ok(())).await?;
-    with_read(state, req, Fresh::Reader, f).await
+    with_read(state, req, fresh, f).await
 }
 
 /// Runs `f` on a blocking thread with one pooled connection, taken inside the

@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 
 use super::paging::{PageParams, Paged, seq_cursor};
 use super::problem::Problem;
-use super::{Allow, AppState, as_actor_read};
+use super::{Allow, AppState, Fresh, as_actor_read};
 use crate::error::{AppResult, FieldError};
 use crate::http::Bearer;
 use crate::model::fields;
@@ -79,7 +79,7 @@ pub async fn list(
     }
     .by_seq(20)?;
     let actor = p.actor;
-    let rows = as_actor_read(&state, &req, bearer, AUDITORS, move |conn| {
+    let rows = as_actor_read(&state, &req, bearer, AUDITORS, Fresh::Reader, move |conn| {
         let actor_id = match &actor {
             None => None,
             Some(a) => match revisions::actor_id(conn, a)? {
@@ -111,6 +111,9 @@ pub async fn list(
 #[get("/v1/revisions/{seq}")]
 pub async fn read(state: web::Data<AppState>, req: HttpRequest, bearer: Bearer, seq: web::Path<i64>) -> AppResult<HttpResponse> {
     let seq = seq.into_inner();
-    let r = as_actor_read(&state, &req, bearer, AUDITORS, move |conn| revisions::revision(conn, seq)).await?;
+    let r = as_actor_read(&state, &req, bearer, AUDITORS, Fresh::Reader, move |conn| {
+        revisions::revision(conn, seq)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(RevisionRecord::from(&r)))
 }

@@ -37,18 +37,25 @@ pub fn entity_at(conn: &mut PgConnection, entity_id: Uuid, seq: i64) -> AppResul
         .optional()?)
 }
 
-/// $1 claim id, $2 the same as text, $3 seq. Both branches are index scans
-/// (revisions_entity_idx, revisions_claim_idx).
-pub const FAMILY_AT_SQL: &str = "SELECT DISTINCT ON (entity_id) * FROM (
-     SELECT * FROM revisions WHERE entity_id = $1 AND seq <= $3
-     UNION ALL
-     SELECT * FROM revisions
-     WHERE snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = $2 AND seq <= $3
- ) r
- ORDER BY entity_id, seq DESC";
+/// $1 claim id, $2 the same as text, $3 seq: the claim's newest revision at
+/// or before seq, its claimant's as of then, and each family member's. Each
+/// branch is an index scan (revisions_entity_idx, revisions_claim_idx); one
+/// statement where the claimant used to be a second.
+pub const FAMILY_AT_SQL: &str = "WITH claim AS (
+     SELECT * FROM revisions WHERE entity_id = $1 AND seq <= $3 ORDER BY seq DESC LIMIT 1
+ )
+ SELECT * FROM claim
+ UNION ALL
+ (SELECT * FROM revisions
+  WHERE entity_id = (SELECT (snapshot ->> 'claimant_id')::uuid FROM claim) AND seq <= $3
+  ORDER BY seq DESC LIMIT 1)
+ UNION ALL
+ (SELECT DISTINCT ON (entity_id) * FROM revisions
+  WHERE snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = $2 AND seq <= $3
+  ORDER BY entity_id, seq DESC)";
 
-/// A claim and everything hanging off it (appearances, evidence, verdicts),
-/// each as it stood at `seq`, in the order they were created.
+/// A claim, its claimant and everything hanging off it (appearances,
+/// evidence, verdicts), each as it stood at `seq`, in seq order.
 pub fn claim_family_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<Vec<Revision>> {
     let claim_text = claim_id.to_string();
     let mut family: Vec<Revision> = Sql::fixed(

@@ -46,7 +46,6 @@ pub const HISTORY_SQL: &str = "SELECT * FROM (
 /// Every revision of the claim and of everything hanging off it, in log
 /// order, after seq `after`.
 pub fn claim_history(conn: &mut PgConnection, claim_id: Uuid, after: i64, limit: i64) -> AppResult<Vec<HistoryEntry>> {
-    super::claims::get(conn, claim_id)?;
     let claim_text = claim_id.to_string();
     let page: Vec<Revision> = Sql::fixed(
         HISTORY_SQL,
@@ -58,6 +57,17 @@ pub fn claim_history(conn: &mut PgConnection, claim_id: Uuid, after: i64, limit:
         ],
     )
     .load(conn)?;
+    // The id must name a claim: a page holding the id's own revisions shows
+    // which kind it is; an empty page asks the claims table (404 if none).
+    match page.iter().find(|r| r.entity_id == claim_id) {
+        Some(own) if own.entity_kind != EntityKind::Claim => {
+            return Err(super::claims::no_claim(claim_id));
+        }
+        None if page.is_empty() => {
+            super::claims::get(conn, claim_id)?;
+        }
+        _ => {}
+    }
 
     // The version before each entity's first one on this page, all in one
     // query: a page is two statements whatever its size.
@@ -113,10 +123,11 @@ struct Previous {
 /// claim did not exist yet.
 pub fn claim_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<Option<ClaimFamily>> {
     let family = asof::claim_family_at(conn, claim_id, seq)?;
-    let (mut claim, mut apps, mut evs, mut vs) = (None, vec![], vec![], vec![]);
+    let (mut claim, mut claimants, mut apps, mut evs, mut vs) = (None, vec![], vec![], vec![], vec![]);
     for r in &family {
         match Snapshot::of(r)? {
             Snapshot::Claim(c) if c.id == claim_id => claim = Some(*c),
+            Snapshot::Claimant(c) => claimants.push(*c),
             Snapshot::Appearance(a) => apps.push(*a),
             Snapshot::Evidence(e) => evs.push(*e),
             Snapshot::Verdict(v) => vs.push(*v),
@@ -126,13 +137,7 @@ pub fn claim_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<
     let Some(claim) = claim else {
         return Ok(None);
     };
-    let claimant = match claim.claimant_id {
-        None => None,
-        Some(id) => match asof::entity_at(conn, id, seq)?.map(|r| Snapshot::of(&r)).transpose()? {
-            Some(Snapshot::Claimant(c)) => Some(*c),
-            _ => None,
-        },
-    };
+    let claimant = claimants.into_iter().find(|c| Some(c.id) == claim.claimant_id);
     // Same order as the current view: by id (UUIDv7, creation order).
     apps.sort_by_key(|a: &Appearance| a.id);
     evs.sort_by_key(|e: &Evidence| e.id);

@@ -222,6 +222,8 @@ fn history_lists_the_claim_and_its_children_with_json_patches() {
     assert_eq!(rest["items"][0]["seq"], items[3]["seq"]);
     assert_eq!(rest["items"][0]["patch"], items[3]["patch"]);
     problem(app.get_as(&auditor, &format!("/v1/claims/{}/history", uuid::Uuid::now_v7())), 404);
+    // An id that names something else (here, evidence) is no claim either.
+    problem(app.get_as(&auditor, &format!("/v1/claims/{}/history", f.evidence_id)), 404);
 }
 
 /// The truth: after each write, what the staff read of every claim said.

@@ -87,6 +87,7 @@ fn claimants_are_records_and_claimreview_takes_its_author_from_them() {
         &json!({"role": "President of Russia", "same_as": ["https://www.wikidata.org/wiki/Q7747"]}),
     );
     assert_eq!(r.status(), 200);
+    let role_seq = r.headers()["log-seq"].to_str().unwrap().to_string();
     publish(&app, &f, &f.claim_id, &f.evidence_id);
     let cr: Value = app.get(&format!("/v1/factchecks/{}/claimreview", f.claim_id)).json().unwrap();
     let author = &cr["itemReviewed"]["author"];
@@ -105,6 +106,19 @@ fn claimants_are_records_and_claimreview_takes_its_author_from_them() {
     assert_eq!(r.status(), 200);
     let cr: Value = app.get(&format!("/v1/factchecks/{}/claimreview", f.claim_id)).json().unwrap();
     assert_eq!(cr["itemReviewed"]["author"]["@type"], "Organization");
+    // The claim as of before that edit carries the claimant's record as it
+    // stood then; the current read, the new one.
+    let auditor = app.token("aud", &[claimledger::model::Role::Auditor]);
+    let then: Value = app
+        .get_as(&auditor, &format!("/v1/claims/{}?at_seq={role_seq}", f.claim_id))
+        .json()
+        .unwrap();
+    assert_eq!(
+        (then["claimant_kind"].as_str(), then["claimant_role"].as_str()),
+        (Some("person"), Some("President of Russia"))
+    );
+    let now: Value = app.get_as(&auditor, &format!("/v1/claims/{}", f.claim_id)).json().unwrap();
+    assert_eq!(now["claimant_kind"], "organization");
     assert_eq!(cr["itemReviewed"]["author"]["name"], "The Kremlin");
     assert!(
         cr["itemReviewed"]["author"].get("jobTitle").is_none(),
