@@ -159,10 +159,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    entity_heads (entity_id) {
+        entity_id -> Uuid,
+        seq -> Int8,
+        claim_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     log_derived (id) {
         id -> Bool,
         public_seq -> Int8,
         tree_size -> Int8,
+        heads_seq -> Int8,
     }
 }
 
@@ -339,6 +348,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     claimants,
     claims,
     editors,
+    entity_heads,
     evidence,
     feed_items,
     idempotency_keys,

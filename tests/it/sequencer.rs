@@ -130,6 +130,44 @@ fn writes_to_one_entity_are_sequenced_in_the_order_they_committed() {
     assert_eq!(items.len(), 41, "the create and 40 edits");
     let versions: Vec<i64> = items.iter().map(|r| r["entity_version"].as_i64().unwrap()).collect();
     assert_eq!(versions, (1..=41).collect::<Vec<_>>(), "versions increase with seq");
+    // The heads the sequencer keeps for deriving (one row per entity, its
+    // newest revision and that one's claim) match the log, current at its head.
+    let mut conn = app.conn();
+    let heads: Vec<(uuid::Uuid, i64, Option<String>)> =
+        diesel::sql_query("SELECT entity_id, seq, claim_id FROM entity_heads ORDER BY entity_id")
+            .load::<Head>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.entity_id, h.seq, h.claim_id))
+            .collect();
+    let from_log: Vec<(uuid::Uuid, i64, Option<String>)> = diesel::sql_query(
+        "SELECT DISTINCT ON (entity_id) entity_id, seq, snapshot ->> 'claim_id' AS claim_id FROM revisions ORDER BY entity_id, seq DESC",
+    )
+    .load::<Head>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|h| (h.entity_id, h.seq, h.claim_id))
+    .collect();
+    assert!(heads.len() >= 5, "{heads:?}");
+    assert_eq!(heads, from_log);
+    let (heads_seq, head): (i64, i64) = (
+        claimledger::db::schema::log_derived::table
+            .select(claimledger::db::schema::log_derived::heads_seq)
+            .first(&mut conn)
+            .unwrap(),
+        claimledger::ledger::head(&mut conn).unwrap().seq,
+    );
+    assert_eq!(heads_seq, head);
+}
+
+#[derive(QueryableByName)]
+struct Head {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    entity_id: uuid::Uuid,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    claim_id: Option<String>,
 }
 
 #[test]

@@ -28,12 +28,42 @@ struct FeedRow {
     merged_into: Option<Uuid>,
 }
 
-/// The newest revision of every entity of these claims' families and of
-/// these articles, at or before `upto`.
-const FAMILIES_AT_SQL: &str = "SELECT DISTINCT ON (entity_id) * FROM revisions \
-     WHERE seq <= $1 AND (entity_id = ANY($2) \
-        OR (snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = ANY($3::text[]))) \
-     ORDER BY entity_id, seq DESC";
+/// The newest revision of every entity of these claims' families, at or
+/// before `$1`. When the heads are current at `$1` (the state just before a
+/// batch, the sequencer's case), one revision per member through
+/// `entity_heads`; otherwise (catching up after an upgrade) every version of
+/// every member, newest kept. The uncorrelated test on `log_derived` is a
+/// one-time filter: only one branch runs.
+const FAMILIES_AT_SQL: &str = "SELECT r.* FROM entity_heads h JOIN revisions r ON r.seq = h.seq \
+     WHERE (SELECT heads_seq = $1 FROM log_derived) \
+       AND (h.entity_id = ANY($2) OR h.claim_id = ANY($3::text[])) \
+     UNION ALL \
+     SELECT * FROM (SELECT DISTINCT ON (entity_id) * FROM revisions \
+       WHERE seq <= $1 AND (entity_id = ANY($2) \
+          OR (snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = ANY($3::text[]))) \
+       ORDER BY entity_id, seq DESC) every_version \
+     WHERE NOT (SELECT heads_seq = $1 FROM log_derived)";
+
+/// The same for entities named by id (articles, claimants).
+const ENTITIES_AT_SQL: &str = "SELECT r.* FROM entity_heads h JOIN revisions r ON r.seq = h.seq \
+     WHERE (SELECT heads_seq = $1 FROM log_derived) AND h.entity_id = ANY($2) \
+     UNION ALL \
+     SELECT * FROM (SELECT DISTINCT ON (entity_id) * FROM revisions \
+       WHERE seq <= $1 AND entity_id = ANY($2) ORDER BY entity_id, seq DESC) every_version \
+     WHERE NOT (SELECT heads_seq = $1 FROM log_derived)";
+
+/// Moves the heads over revisions `heads_seq+1..=$1` (they are current at
+/// `$1` afterwards; never moved back, so catching up behind heads built by
+/// the migration leaves them alone) and records `$1` as derived: one
+/// statement, where the derived position alone was one.
+const ADVANCE_SQL: &str = "WITH moved AS ( \
+       INSERT INTO entity_heads (entity_id, seq, claim_id) \
+       SELECT DISTINCT ON (entity_id) entity_id, seq, snapshot ->> 'claim_id' FROM revisions \
+       WHERE seq > (SELECT heads_seq FROM log_derived) AND seq <= $1 \
+       ORDER BY entity_id, seq DESC \
+       ON CONFLICT (entity_id) DO UPDATE SET seq = EXCLUDED.seq, claim_id = EXCLUDED.claim_id \
+       WHERE entity_heads.seq < EXCLUDED.seq) \
+     UPDATE log_derived SET public_seq = $1, heads_seq = greatest(heads_seq, $1)";
 
 /// The families of `claims`, and the articles and claimants they (and
 /// `more`) refer to, as they stood at `upto`: two queries, whatever their
@@ -53,11 +83,7 @@ fn load(conn: &mut PgConnection, claims: &BTreeSet<Uuid>, more: &[Uuid], upto: i
     referred.extend_from_slice(more);
     referred.sort_unstable();
     referred.dedup();
-    let rows: Vec<Revision> = Sql::fixed(
-        "SELECT DISTINCT ON (entity_id) * FROM revisions WHERE seq <= $1 AND entity_id = ANY($2) ORDER BY entity_id, seq DESC",
-        vec![Param::BigInt(upto), Param::Uuids(referred)],
-    )
-    .load(conn)?;
+    let rows: Vec<Revision> = Sql::fixed(ENTITIES_AT_SQL, vec![Param::BigInt(upto), Param::Uuids(referred)]).load(conn)?;
     let mut refs = References::default();
     for r in &rows {
         refs.apply(r).unwrap_or_else(|e| unreadable(r, &e));
@@ -177,7 +203,7 @@ pub fn follow(conn: &mut PgConnection, new: &[Revision]) -> AppResult<Vec<Uuid>>
             .set(feed_items::hidden.eq(true))
             .execute(conn)?;
     }
-    Sql::fixed("UPDATE log_derived SET public_seq = $1", vec![Param::BigInt(last.seq)]).execute(conn)?;
+    Sql::fixed(ADVANCE_SQL, vec![Param::BigInt(last.seq)]).execute(conn)?;
     Ok(touched.into_iter().collect())
 }
 

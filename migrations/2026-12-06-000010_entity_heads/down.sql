@@ -1,0 +1,2 @@
+ALTER TABLE log_derived DROP COLUMN heads_seq;
+DROP TABLE entity_heads;
