@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::LogHead;
 use super::hash::{GENESIS, chain_hash};
+use super::tree::KeptTree;
 use crate::db::schema::revisions;
 use crate::db::sql::{Param, Sql};
 use crate::error::{AppError, AppResult};
@@ -36,6 +37,20 @@ struct PendingRevision {
     before_time: Vec<u8>,
     after_time: Vec<u8>,
     snapshot: String,
+}
+
+/// A pending revision taken, beside the head it will follow (locked by the
+/// same statement).
+#[derive(QueryableByName, Debug)]
+struct Taken {
+    #[diesel(embed)]
+    pending: PendingRevision,
+    #[diesel(sql_type = BigInt)]
+    head_seq: i64,
+    #[diesel(sql_type = Bytea)]
+    head_chain: Vec<u8>,
+    #[diesel(sql_type = Timestamptz)]
+    head_at: DateTime<Utc>,
 }
 
 /// JSON text that is already valid JSON, written as jsonb without being
@@ -98,19 +113,33 @@ struct LockedHead {
 /// about `max_rows` revisions (more when the last group is large) — and
 /// appends their revisions to the log. None when nothing is pending. Must
 /// run inside the sequencer's transaction.
-pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64) -> AppResult<Option<SequencedBatch>> {
+pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTree) -> AppResult<Option<SequencedBatch>> {
     // The oldest `max_rows` revisions, found along the (grp, ord) key and
     // deleted by it: the table is a queue, and a plan that reads all of it
     // costs as much as the rows (live or dead) it holds — a bulk import
     // leaves a million. A range predicate on a subquery's value would be
-    // planned blind (a third of the table) and scanned.
-    let mut pending: Vec<PendingRevision> = Sql::fixed(
-        "DELETE FROM pending_revisions WHERE (grp, ord) IN \
-           (SELECT grp, ord FROM pending_revisions ORDER BY grp, ord LIMIT $1) \
-         RETURNING *",
+    // planned blind (a third of the table) and scanned. The same statement
+    // locks the head the batch will follow.
+    let taken: Vec<Taken> = Sql::fixed(
+        "WITH taken AS ( \
+           DELETE FROM pending_revisions WHERE (grp, ord) IN \
+             (SELECT grp, ord FROM pending_revisions ORDER BY grp, ord LIMIT $1) \
+           RETURNING *), \
+         head AS ( \
+           SELECT seq AS head_seq, chain_hash AS head_chain, greatest(clock_timestamp(), recorded_at) AS head_at \
+           FROM log_head WHERE id FOR UPDATE) \
+         SELECT taken.*, head.* FROM taken CROSS JOIN head",
         vec![Param::BigInt(max_rows)],
     )
     .load(conn)?;
+    let Some(head) = taken.first().map(|t| LockedHead {
+        seq: t.head_seq,
+        chain_hash: t.head_chain.clone(),
+        at: t.head_at,
+    }) else {
+        return Ok(None);
+    };
+    let mut pending: Vec<PendingRevision> = taken.into_iter().map(|t| t.pending).collect();
     // Groups go whole: the rest of a group cut by the limit comes too.
     if pending.len() as i64 >= max_rows
         && let Some(cut) = pending.iter().max_by_key(|p| (p.grp, p.ord)).map(|p| (p.grp, p.ord))
@@ -122,15 +151,7 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64) -> AppResult<Optio
         .load(conn)?;
         pending.extend(rest);
     }
-    if pending.is_empty() {
-        return Ok(None);
-    }
     pending.sort_unstable_by_key(|p| (p.grp, p.ord));
-    let head: LockedHead = Sql::fixed(
-        "SELECT seq, chain_hash, greatest(clock_timestamp(), recorded_at) AS at FROM log_head WHERE id FOR UPDATE",
-        vec![],
-    )
-    .get_result(conn)?;
     // The database keeps microseconds: hash exactly what it will store.
     let at = DateTime::<Utc>::from_timestamp_micros(head.at.timestamp_micros()).unwrap_or(head.at);
     let at_text = format_timestamp(at);
@@ -163,9 +184,18 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64) -> AppResult<Optio
     diesel::copy_from(revisions::table).from_insertable(&rows).execute(conn)?;
     let last_seq = head.seq + rows.len() as i64;
     let last_chain = prev;
+    let leaves: Vec<&[u8]> = hashes.iter().map(|(eh, _)| eh.as_slice()).collect();
+    let tree_size = super::tree::integrate(conn, head.seq, &leaves, tree)?;
+    // The head and the tree's size move together, in one statement.
     Sql::fixed(
-        "UPDATE log_head SET seq = $1, chain_hash = $2, recorded_at = $3 WHERE id",
-        vec![Param::BigInt(last_seq), Param::Bytea(&last_chain), Param::Time(at)],
+        "WITH tree AS (UPDATE log_derived SET tree_size = $4) \
+         UPDATE log_head SET seq = $1, chain_hash = $2, recorded_at = $3 WHERE id",
+        vec![
+            Param::BigInt(last_seq),
+            Param::Bytea(&last_chain),
+            Param::Time(at),
+            Param::BigInt(tree_size as i64),
+        ],
     )
     .execute(conn)?;
 

@@ -12,7 +12,6 @@ use diesel::sql_types::{BigInt, Bytea, SmallInt};
 use crate::db::schema::{log_derived, revisions};
 use crate::db::sql::{Param, Sql};
 use crate::error::{AppError, AppResult};
-use crate::model::Revision;
 use crate::tlog::{Frontier, Hash, TileDelta, TileId, TileSet, tile};
 
 /// Leaves in the stored tree.
@@ -105,19 +104,28 @@ pub fn root_at(conn: &mut PgConnection, size: u64) -> AppResult<Hash> {
         .map_err(|e| AppError::internal(format!("the stored tree of size {size} is unreadable: {e}")))
 }
 
-/// Appends leaves (entry hashes of seqs `size+1 ..`) to the stored tree and
-/// writes the new tile hashes in one statement; returns the new size.
+/// Appends leaves (entry hashes of seqs `size+1 ..`) to the stored tree,
+/// writes the new tile hashes and records the new size; returns it.
 fn append(conn: &mut PgConnection, size: u64, leaves: &[&[u8]]) -> AppResult<u64> {
     if leaves.is_empty() {
         return Ok(size);
     }
+    let mut front = frontier(conn, size)?;
+    extend(conn, &mut front, leaves)?;
+    let new_size = front.size();
+    Sql::fixed("UPDATE log_derived SET tree_size = $1", vec![Param::BigInt(new_size as i64)]).execute(conn)?;
+    Ok(new_size)
+}
+
+/// Takes leaves into `front` and writes the tiles that changed, in one
+/// statement (the new size is the caller's to record).
+fn extend(conn: &mut PgConnection, front: &mut Frontier, leaves: &[&[u8]]) -> AppResult<()> {
     if let Some(bad) = leaves.iter().find(|l| l.len() != 32) {
         return Err(AppError::internal(format!(
             "a leaf is {} bytes, not a 32-byte entry hash",
             bad.len()
         )));
     }
-    let mut front = frontier(conn, size)?;
     let mut delta = TileDelta::new();
     front.append_data(leaves.iter().copied(), &mut delta);
     let writes = delta.writes();
@@ -145,31 +153,49 @@ fn append(conn: &mut PgConnection, size: u64, leaves: &[&[u8]]) -> AppResult<u64
             writes.len()
         )));
     }
-    let new_size = front.size();
-    Sql::fixed("UPDATE log_derived SET tree_size = $1", vec![Param::BigInt(new_size as i64)]).execute(conn)?;
-    Ok(new_size)
+    Ok(())
 }
 
-/// Integrates a sequenced batch (in the sequencer's transaction). A tree
-/// behind the batch (an upgraded database) first takes the revisions between.
-pub fn integrate(conn: &mut PgConnection, batch: &[Revision]) -> AppResult<u64> {
-    let Some(first) = batch.first() else {
-        return tree_size(conn);
+/// The tree's right edge as the sequencer's own last committed batch left
+/// it: the next batch need not read the tree's size and frontier tiles
+/// back. Empty at first, after a failed batch (its transaction rolled back
+/// what the frontier took in) and whenever it does not end where the next
+/// batch begins.
+#[derive(Default)]
+pub struct KeptTree(Option<Frontier>);
+
+impl KeptTree {
+    pub fn forget(&mut self) {
+        self.0 = None;
+    }
+}
+
+/// Integrates the leaves of a batch that follows seq `before` (in the
+/// sequencer's transaction) and returns the tree's new size, for the caller
+/// to record with the head. A tree behind the batch (an upgraded database)
+/// first takes the revisions between.
+pub(super) fn integrate(conn: &mut PgConnection, before: i64, leaves: &[&[u8]], kept: &mut KeptTree) -> AppResult<u64> {
+    let mut front = match kept.0.take() {
+        Some(front) if front.size() as i64 == before => front,
+        _ => {
+            let mut size = tree_size(conn)?;
+            if (size as i64) < before {
+                let gap = leaf_data(conn, size as i64, before)?;
+                size = append(conn, size, &gap.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
+            }
+            if size as i64 != before {
+                return Err(AppError::internal(format!(
+                    "the tree holds {size} leaves, but the batch starts at seq {}",
+                    before + 1
+                )));
+            }
+            frontier(conn, size)?
+        }
     };
-    let mut size = tree_size(conn)?;
-    let before = first.seq - 1;
-    if (size as i64) < before {
-        let gap = leaf_data(conn, size as i64, before)?;
-        size = append(conn, size, &gap.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
-    }
-    if size as i64 != before {
-        return Err(AppError::internal(format!(
-            "the tree holds {size} leaves, but the batch starts at seq {}",
-            first.seq
-        )));
-    }
-    let leaves: Vec<&[u8]> = batch.iter().map(|r| r.entry_hash.as_slice()).collect();
-    append(conn, size, &leaves)
+    extend(conn, &mut front, leaves)?;
+    let size = front.size();
+    kept.0 = Some(front);
+    Ok(size)
 }
 
 /// Integrates up to `limit` sequenced revisions the tree does not hold yet

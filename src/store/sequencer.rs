@@ -90,12 +90,12 @@ fn named(claims: Vec<uuid::Uuid>) -> Option<Vec<uuid::Uuid>> {
 /// One batch, in one transaction: sequence, integrate into the Merkle tree,
 /// derive, announce. None when nothing was pending. Committed batches are
 /// counted in the sequencer's metrics (`register_metrics`).
-pub fn step(conn: &mut PgConnection, queue: &mut PendingQueue) -> AppResult<Option<SequencedBatch>> {
+pub fn step(conn: &mut PgConnection, state: &mut Sequencing) -> AppResult<Option<SequencedBatch>> {
+    let tree = &mut state.tree;
     let batch = super::transaction(conn, |conn| {
-        let Some(batch) = ledger::sequence_batch(conn, BATCH_ROWS)? else {
+        let Some(batch) = ledger::sequence_batch(conn, BATCH_ROWS, tree)? else {
             return Ok(None);
         };
-        ledger::tree::integrate(conn, &batch.revisions)?;
         let changed = derive::follow(conn, &batch.revisions)?;
         announce(
             conn,
@@ -107,16 +107,25 @@ pub fn step(conn: &mut PgConnection, queue: &mut PendingQueue) -> AppResult<Opti
             },
         )?;
         Ok(Some(batch))
-    })?;
+    });
+    let batch = batch.inspect_err(|_| state.tree.forget())?;
     if let Some(b) = &batch {
         metrics::sequenced(b.revisions.len());
-        queue.taken(conn, b.revisions.len())?;
+        state.queue.taken(conn, b.revisions.len())?;
     }
     Ok(batch)
 }
 
+/// What the sequencer carries from one batch to the next: the pending
+/// table's vacuum schedule and the tree's frontier.
+#[derive(Default)]
+pub struct Sequencing {
+    queue: PendingQueue,
+    tree: ledger::tree::KeptTree,
+}
+
 /// Keeps the pending table small: rows taken since the last vacuum.
-pub struct PendingQueue {
+struct PendingQueue {
     rows: usize,
     last: Instant,
 }
@@ -231,8 +240,8 @@ pub fn wait_for(conn: &mut PgConnection, pending: &ledger::PendingGroup, timeout
 }
 
 fn while_pending(conn: &mut PgConnection) -> AppResult<()> {
-    let mut queue = PendingQueue::default();
-    while step(conn, &mut queue)?.is_some() {}
+    let mut state = Sequencing::default();
+    while step(conn, &mut state)?.is_some() {}
     Ok(())
 }
 
@@ -293,7 +302,7 @@ fn wait_or_stop(stop: &AtomicBool, total: Duration) {
 fn lead(conn: &mut PgConnection, settings: &SequencerSettings, watch: &LogWatch, stop: &AtomicBool) -> AppResult<()> {
     catch_up(conn)?;
     let mut signer = settings.signing.as_deref().map(|s| CheckpointTimer::new(s, &settings.tlog));
-    let mut queue = PendingQueue::default();
+    let mut state = Sequencing::default();
     // Whether to run a batch's transaction at once: when a writer of this
     // server woke us. Otherwise (the poll for other servers' writes) one
     // cheap look first: an idle sequencer costs one statement a poll, not
@@ -301,7 +310,7 @@ fn lead(conn: &mut PgConnection, settings: &SequencerSettings, watch: &LogWatch,
     let mut look = true;
     while !stop.load(Ordering::Acquire) {
         let stepped = if look || ledger::sequence::has_pending(conn)? {
-            step(conn, &mut queue)?
+            step(conn, &mut state)?
         } else {
             None
         };
