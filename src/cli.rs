@@ -134,7 +134,7 @@ pub enum EditorCommand {
 pub fn run() -> CliResult {
     let cli = Cli::parse();
     let config = Config::from_env()?;
-    crate::telemetry::init(config.log_format);
+    let _log = crate::telemetry::init(config.log_format);
     let default = Command::Serve {
         no_seed: false,
         seed_dir: None,
