@@ -274,7 +274,7 @@ pub fn verify(
             let (hashed, hashed_inbox) = std::sync::mpsc::sync_channel::<Vec<Hashed>>(2);
             outboxes.push(hashed_inbox);
             scope.spawn(move || {
-                let mut scratch = Vec::with_capacity(4096);
+                let mut scratch = Scratch::default();
                 for batch in raw_inbox {
                     let out: Vec<Hashed> = batch
                         .into_iter()
@@ -340,7 +340,16 @@ pub fn verify(
     Ok(verifier.report())
 }
 
-fn stored_entry_hash(r: &StoredRevision, scratch: &mut Vec<u8>) -> Option<Hash> {
+/// A hashing thread's reusable state: the entry buffer, and the last
+/// `recorded_at` printed (a batch's revisions share one time, and printing
+/// it per revision cost more than hashing the head of the entry).
+#[derive(Default)]
+struct Scratch {
+    entry: Vec<u8>,
+    time: Option<(chrono::DateTime<chrono::Utc>, String)>,
+}
+
+fn stored_entry_hash(r: &StoredRevision, scratch: &mut Scratch) -> Option<Hash> {
     let head = EntryHead {
         entity_kind: &r.1,
         entity_id: r.2,
@@ -349,7 +358,11 @@ fn stored_entry_hash(r: &StoredRevision, scratch: &mut Vec<u8>) -> Option<Hash> 
         actor_id: r.5,
         reason: r.6.as_deref(),
     };
-    entry_hash_of_text(scratch, &head, &format_timestamp(r.7), &r.8).ok()
+    if scratch.time.as_ref().is_none_or(|(t, _)| *t != r.7) {
+        scratch.time = Some((r.7, format_timestamp(r.7)));
+    }
+    let recorded_at = scratch.time.as_ref().map_or("", |(_, text)| text.as_str());
+    entry_hash_of_text(&mut scratch.entry, &head, recorded_at, &r.8).ok()
 }
 
 /// Verifies an export (NDJSON, one revision per line) with no database.
