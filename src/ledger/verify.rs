@@ -242,9 +242,9 @@ struct Hashed {
 /// the rate). Each reader's batches are hashed on a thread of their own
 /// (entry hashes need nothing from other revisions); the chain is checked
 /// in seq order, taking the batches back in the order they were dealt.
-pub fn verify(
+pub fn verify<'m>(
     conn: &mut PgConnection,
-    second: Option<&mut PgConnection>,
+    more: impl IntoIterator<Item = &'m mut PgConnection>,
     from: i64,
     to: Option<i64>,
     mut progress: impl FnMut(u64, i64),
@@ -264,14 +264,14 @@ pub fn verify(
     };
     let mut verifier = Verifier::new(from, &prev);
     let mut conns: Vec<&mut PgConnection> = vec![&mut *conn];
-    conns.extend(second);
+    conns.extend(more.into_iter().map(|c| -> &mut PgConnection { c }));
     let readers = conns.len() as i64;
     let read = std::thread::scope(|scope| -> AppResult<()> {
         let mut outboxes = Vec::new();
         let mut reading = Vec::new();
         for (i, conn) in conns.into_iter().enumerate() {
-            let (raw, raw_inbox) = std::sync::mpsc::sync_channel::<Vec<StoredRevision>>(2);
-            let (hashed, hashed_inbox) = std::sync::mpsc::sync_channel::<Vec<Hashed>>(2);
+            let (raw, raw_inbox) = std::sync::mpsc::sync_channel::<Vec<StoredRevision>>(4);
+            let (hashed, hashed_inbox) = std::sync::mpsc::sync_channel::<Vec<Hashed>>(4);
             outboxes.push(hashed_inbox);
             scope.spawn(move || {
                 let mut scratch = Scratch::default();
