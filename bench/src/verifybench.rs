@@ -8,8 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use claimledger::db::schema::revisions;
-use claimledger::ledger::hash::{EntryHead, GENESIS, canonical_of_text};
+use claimledger::ledger::hash::{GENESIS, canonical_of_text};
+use claimledger::ledger::verify::{StoredRevision, stored_batch};
 use claimledger::model::format_timestamp;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -99,41 +99,9 @@ pub fn run(args: VerifyArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// A revision with its snapshot as the database's JSON text.
-#[derive(Queryable)]
-struct StoredRevision {
-    seq: i64,
-    entity_kind: String,
-    entity_id: uuid::Uuid,
-    entity_version: i32,
-    action: String,
-    actor_id: uuid::Uuid,
-    reason: Option<String>,
-    recorded_at: chrono::DateTime<chrono::Utc>,
-    snapshot: String,
-    entry_hash: Vec<u8>,
-    chain_hash: Vec<u8>,
-}
-
+/// The next batch, read as `ledger::verify` reads the log.
 fn load(conn: &mut PgConnection, after: i64) -> QueryResult<Vec<StoredRevision>> {
-    revisions::table
-        .filter(revisions::seq.gt(after))
-        .order(revisions::seq.asc())
-        .limit(BATCH)
-        .select((
-            revisions::seq,
-            revisions::entity_kind,
-            revisions::entity_id,
-            revisions::entity_version,
-            revisions::action,
-            revisions::actor_id,
-            revisions::reason,
-            revisions::recorded_at,
-            diesel::dsl::sql::<diesel::sql_types::Text>("snapshot::text"),
-            revisions::entry_hash,
-            revisions::chain_hash,
-        ))
-        .load(conn)
+    stored_batch(conn, after, after + BATCH)
 }
 
 fn read_all(conn: &mut PgConnection, mut each: impl FnMut(&StoredRevision)) -> QueryResult<u64> {
@@ -150,15 +118,7 @@ fn read_all(conn: &mut PgConnection, mut each: impl FnMut(&StoredRevision)) -> Q
 
 /// JCS(entry), exactly what `ledger::verify` hashes for this revision.
 fn entry_bytes(r: &StoredRevision) -> Vec<u8> {
-    let head = EntryHead {
-        entity_kind: &r.entity_kind,
-        entity_id: r.entity_id,
-        entity_version: r.entity_version,
-        action: &r.action,
-        actor_id: r.actor_id,
-        reason: r.reason.as_deref(),
-    };
     let mut out = Vec::with_capacity(r.snapshot.len() + 256);
-    canonical_of_text(&mut out, &head, &format_timestamp(r.recorded_at), &r.snapshot).expect("the database prints JSON");
+    canonical_of_text(&mut out, &r.head(), &format_timestamp(r.recorded_at), &r.snapshot).expect("the database prints JSON");
     out
 }

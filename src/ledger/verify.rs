@@ -184,27 +184,41 @@ impl Verifier {
 
 const BATCH: i64 = 2_000;
 
-/// seq, entity_kind, entity_id, entity_version, action, actor_id, reason,
-/// recorded_at, the snapshot as the database's JSON text, entry_hash,
-/// chain_hash.
-type StoredRevision = (
-    i64,
-    String,
-    uuid::Uuid,
-    i32,
-    String,
-    uuid::Uuid,
-    Option<String>,
-    chrono::DateTime<chrono::Utc>,
-    String,
-    Vec<u8>,
-    Vec<u8>,
-);
+/// A revision as verification reads it: its snapshot as the database's
+/// JSON text.
+#[derive(Queryable, Debug)]
+pub struct StoredRevision {
+    pub seq: i64,
+    pub entity_kind: String,
+    pub entity_id: uuid::Uuid,
+    pub entity_version: i32,
+    pub action: String,
+    pub actor_id: uuid::Uuid,
+    pub reason: Option<String>,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub snapshot: String,
+    pub entry_hash: Vec<u8>,
+    pub chain_hash: Vec<u8>,
+}
+
+impl StoredRevision {
+    /// The entry's fields before its time and snapshot.
+    pub fn head(&self) -> EntryHead<'_> {
+        EntryHead {
+            entity_kind: &self.entity_kind,
+            entity_id: self.entity_id,
+            entity_version: self.entity_version,
+            action: &self.action,
+            actor_id: self.actor_id,
+            reason: self.reason.as_deref(),
+        }
+    }
+}
 
 /// Seqs `after+1..=to` of the log, snapshots as text: canonicalising the text is
 /// cheaper than building a `serde_json::Value` of each (the tests of
 /// `canonical::write_text` hold the two to the same bytes).
-fn stored_batch(conn: &mut PgConnection, after: i64, to: i64) -> QueryResult<Vec<StoredRevision>> {
+pub fn stored_batch(conn: &mut PgConnection, after: i64, to: i64) -> QueryResult<Vec<StoredRevision>> {
     revisions::table
         .filter(revisions::seq.gt(after).and(revisions::seq.le(to)))
         .order(revisions::seq.asc())
@@ -279,10 +293,10 @@ pub fn verify<'m>(
                     let out: Vec<Hashed> = batch
                         .into_iter()
                         .map(|r| Hashed {
-                            seq: r.0,
+                            seq: r.seq,
                             entry_hash: stored_entry_hash(&r, &mut scratch),
-                            stored_entry_hash: r.9,
-                            stored_chain_hash: r.10,
+                            stored_entry_hash: r.entry_hash,
+                            stored_chain_hash: r.chain_hash,
                         })
                         .collect();
                     if hashed.send(out).is_err() {
@@ -350,19 +364,11 @@ struct Scratch {
 }
 
 fn stored_entry_hash(r: &StoredRevision, scratch: &mut Scratch) -> Option<Hash> {
-    let head = EntryHead {
-        entity_kind: &r.1,
-        entity_id: r.2,
-        entity_version: r.3,
-        action: &r.4,
-        actor_id: r.5,
-        reason: r.6.as_deref(),
-    };
-    if scratch.time.as_ref().is_none_or(|(t, _)| *t != r.7) {
-        scratch.time = Some((r.7, format_timestamp(r.7)));
+    if scratch.time.as_ref().is_none_or(|(t, _)| *t != r.recorded_at) {
+        scratch.time = Some((r.recorded_at, format_timestamp(r.recorded_at)));
     }
     let recorded_at = scratch.time.as_ref().map_or("", |(_, text)| text.as_str());
-    entry_hash_of_text(&mut scratch.entry, &head, recorded_at, &r.8).ok()
+    entry_hash_of_text(&mut scratch.entry, &r.head(), recorded_at, &r.snapshot).ok()
 }
 
 /// Verifies an export (NDJSON, one revision per line) with no database.
