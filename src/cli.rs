@@ -191,9 +191,9 @@ pub fn run() -> CliResult {
     }
 }
 
-/// Runs `f` against the migrated database, then stops a cluster started for it.
-/// Runs `f` on a migrated connection; `f` gets the URL too, for a command
-/// that reads through a second connection.
+/// Runs `f` against the migrated database (given its URL too, for a command
+/// that reads through a second connection), then stops a cluster started
+/// for it.
 fn with_database(config: &Config, f: impl FnOnce(&mut PgConnection, &str) -> AppResult<()>) -> CliResult {
     let (url, cluster) = database(config)?;
     let result = db::connect(&url).and_then(|mut conn| {
@@ -417,7 +417,6 @@ fn verify(config: &Config, file: Option<PathBuf>, compare_db: bool, state: bool,
             // A second connection: the database's JSON output is half the work.
             let mut second = db::connect(url)?;
             let r = store::log::verify(conn, Some(&mut second), from, to, |n, _| bar.set_position(n))?;
-            drop(second);
             bar.finish_and_clear();
             if from == 1 && to.is_none() {
                 // The whole log: also the Merkle tree against every signed checkpoint.

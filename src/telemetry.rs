@@ -6,7 +6,6 @@ use crate::config::LogFormat;
 
 /// Installs the subscriber; keep the guard until exit (dropping it writes
 /// out what is still buffered).
-#[must_use]
 pub fn init(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
     // Colour codes only for a terminal, not into a log file or collector.

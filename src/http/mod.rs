@@ -205,7 +205,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     .service(metrics::metrics)
     .service(health::readyz)
     // The public reads first: the router tries routes in order (a pattern
-    // costs a regex match), and downstream sites make most requests.
+    // costs a regex match), and downstream sites make most requests. The
+    // feed, stream and match before {claim_id}, whose UUID extractor would
+    // refuse "feed".
     .service(factchecks::list)
     .service(factchecks::feed)
     .service(stream::stream)
@@ -253,7 +255,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     .service(proofs::inclusion)
     .service(proofs::consistency)
     .service(proofs::tlog_proof)
-    // The feed before {claim_id}, whose UUID extractor would refuse "feed".
     .service(webhooks::create)
     .service(webhooks::list)
     .service(webhooks::read)

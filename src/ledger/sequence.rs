@@ -99,13 +99,10 @@ pub struct SequencedBatch {
     pub head: LogHead,
 }
 
-#[derive(QueryableByName)]
+/// The head a batch follows, locked, and the time the batch is recorded at.
 struct LockedHead {
-    #[diesel(sql_type = BigInt)]
     seq: i64,
-    #[diesel(sql_type = Bytea)]
     chain_hash: Vec<u8>,
-    #[diesel(sql_type = Timestamptz)]
     at: DateTime<Utc>,
 }
 

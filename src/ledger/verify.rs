@@ -9,8 +9,8 @@ use super::hash::{Entry, EntryHead, GENESIS, Hash, chain_hash, entry_hash, entry
 use super::{LogHead, head};
 use crate::db::schema::revisions;
 use crate::error::AppResult;
+use crate::model::RevisionRecord;
 use crate::model::format_timestamp;
-use crate::model::{Revision, RevisionRecord};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -117,21 +117,6 @@ impl Verifier {
         self.expected_seq += 1;
         self.checked += 1;
         true
-    }
-
-    pub fn check_revision(&mut self, r: &Revision) -> bool {
-        let recorded_at = format_timestamp(r.recorded_at);
-        let entry = Entry {
-            entity_kind: r.entity_kind.as_str(),
-            entity_id: r.entity_id,
-            entity_version: r.entity_version,
-            action: r.action.as_str(),
-            actor_id: r.actor_id,
-            reason: r.reason.as_deref(),
-            recorded_at: &recorded_at,
-            snapshot: &r.snapshot,
-        };
-        self.check(r.seq, Some(entry_hash(&entry)), &r.entry_hash, &r.chain_hash)
     }
 
     /// An export line: the hex hashes must decode, the rest is hashed as written.
@@ -355,8 +340,8 @@ pub fn verify<'m>(
 }
 
 /// A hashing thread's reusable state: the entry buffer, and the last
-/// `recorded_at` printed (a batch's revisions share one time, and printing
-/// it per revision cost more than hashing the head of the entry).
+/// `recorded_at` printed (a batch's revisions share one time: it is printed
+/// once per run of equal times).
 #[derive(Default)]
 struct Scratch {
     entry: Vec<u8>,

@@ -336,6 +336,7 @@ impl<'a> TextParser<'a> {
 
 /// A string as `TextParser::string` decoded it: one borrowed from the text
 /// holds nothing JCS escapes, so it is written as it stands.
+#[allow(clippy::ptr_arg)] // the variant is the information, not only the text
 fn write_decoded(out: &mut Vec<u8>, s: &std::borrow::Cow<'_, str>) {
     match s {
         std::borrow::Cow::Borrowed(plain) => {
