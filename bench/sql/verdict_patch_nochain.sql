@@ -1,15 +1,18 @@
 -- (c) reference without the chain: verdict_patch.sql minus the ledger
--- append, i.e. what the same edit would cost with no log. Same variables.
+-- append, i.e. what the same edit would cost with no log. The statements
+-- the server issues for one draft-verdict PATCH, in its order (captured with log_statement = 'all'), one pgbench
+-- transaction each (the server sends them in autocommit: no BEGIN or
+-- COMMIT). Variables: -D lo/hi (the reference's own draft verdicts),
+-- editor (its id), active=true, rating/headline/summary/reason, and the
+-- append's inputs (before, after, snapshot, kind, action) from
+-- `claimledger-bench pgbench-vars`. The id is built in SQL from the random
+-- number (bench/src/synth.rs); the server binds it as a parameter.
 \set n random(:lo, :hi)
 \set lim 1
 -- as_actor: the token's account must still exist and be active
 SELECT "editors"."username", "editors"."roles" FROM "editors" WHERE (("editors"."id" = :editor) AND ("editors"."active" = :active)) LIMIT :lim;
-BEGIN;
--- store::write (sent with BEGIN in one round trip by the server)
-SET LOCAL synchronous_commit = off;
--- store::verdicts::lock
-SELECT "verdicts"."id", "verdicts"."version", "verdicts"."claim_id", "verdicts"."rating", "verdicts"."headline", "verdicts"."summary", "verdicts"."evidence_ids", "verdicts"."status", "verdicts"."author_id", "verdicts"."reviewer_id", "verdicts"."published_at", "verdicts"."superseded_at", "verdicts"."withdrawn_at", "verdicts"."created_at", "verdicts"."updated_at" FROM "verdicts" WHERE ("verdicts"."id" = ('01900005-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid) LIMIT :lim FOR UPDATE \gset
+-- store::verdicts::update_draft: the row, unlocked, and the time of the edit
+SELECT *, statement_timestamp() AS now FROM verdicts WHERE id = ('01900005-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid \gset
 \set next :version + 1
--- store::verdicts::update_draft
-UPDATE verdicts SET rating = :rating, headline = :headline, summary = :summary, evidence_ids = :evidence_ids, version = :next, updated_at = CURRENT_TIMESTAMP WHERE id = :id RETURNING updated_at;
-COMMIT;
+-- the change alone, committed asynchronously as the server's is
+WITH changed AS (UPDATE verdicts SET rating = :rating, headline = :headline, summary = :summary, evidence_ids = :evidence_ids, version = :next, updated_at = :now WHERE id = :id AND version = :version AND status = 'draft' RETURNING id) SELECT id, set_config('synchronous_commit', 'off', true) AS async_commit FROM changed;

@@ -67,6 +67,11 @@ impl<'a> Sql<'a> {
         self.text.to_mut().push_str(sql);
     }
 
+    /// Puts `sql` before the text (its placeholders keep their numbers).
+    pub fn prefix(&mut self, sql: &str) {
+        self.text.to_mut().insert_str(0, sql);
+    }
+
     /// Adds a parameter and returns its placeholder (`$n`).
     pub fn param(&mut self, p: Param<'a>) -> String {
         self.params.push(p);

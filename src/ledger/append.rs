@@ -136,6 +136,52 @@ pub fn append(conn: &mut PgConnection, revs: &[NewRevision]) -> AppResult<Option
     }))
 }
 
+/// Records one revision in the same statement as the projection change that
+/// makes it: `change` is an `UPDATE … RETURNING` whose condition (the
+/// version its caller read) matches no row once another write got there
+/// first; its placeholders come first. One round trip, and outside a
+/// caller's transaction a commit of its own, asynchronous as in
+/// `store::write` (the write is acknowledged only once sequenced). None
+/// when the change matched no row: nothing was written.
+///
+/// The group is drawn for the row the change returns, so after the change
+/// holds its row lock: the order [`append`] gives, in one statement.
+pub fn append_with(conn: &mut PgConnection, change: Sql<'_>, rev: &NewRevision) -> AppResult<Option<PendingGroup>> {
+    let in_transaction = crate::db::in_transaction(conn)?;
+    let row = pending_row(0, 0, rev);
+    let mut sql = change;
+    sql.prefix("WITH changed AS (");
+    sql.push(
+        "), pending AS (INSERT INTO pending_revisions \
+           (grp, ord, entity_kind, entity_id, entity_version, action, actor_id, reason, before_time, after_time, snapshot) \
+         SELECT nextval('pending_groups'), 0, ",
+    );
+    let values = [
+        sql.param(Param::text(row.entity_kind.as_str())),
+        sql.param(Param::Uuid(row.entity_id)),
+        sql.param(Param::Int(row.entity_version)),
+        sql.param(Param::text(row.action.as_str())),
+        sql.param(Param::Uuid(row.actor_id)),
+        sql.param(Param::NullableText(row.reason)),
+        sql.param(Param::Bytea(&row.before_time)),
+        sql.param(Param::Bytea(&row.after_time)),
+        sql.param(Param::text(row.snapshot.as_str())),
+    ];
+    sql.push(&values.join(", "));
+    sql.push(" FROM changed RETURNING grp) SELECT grp");
+    if !in_transaction {
+        // The statement's own transaction: the setting is read at its commit.
+        sql.push(", set_config('synchronous_commit', 'off', true) AS async_commit");
+    }
+    sql.push(" FROM pending");
+    let drawn: Option<Drawn> = sql.get_result(conn).optional()?;
+    Ok(drawn.map(|d| PendingGroup {
+        grp: d.grp,
+        last_entity_id: rev.entity_id,
+        last_entity_version: rev.entity_version,
+    }))
+}
+
 /// Revisions per COPY of a bulk import.
 const BULK_ROWS: usize = 5_000;
 

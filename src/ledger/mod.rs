@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
-pub use append::{NewRevision, PendingGroup, append, append_batch};
+pub use append::{NewRevision, PendingGroup, append, append_batch, append_with};
 pub use sequence::{GroupSequenced, SequencedBatch, sequence_batch};
 pub use verify::{LogProblem, Verifier, VerifyReport, verify};
 

@@ -63,7 +63,9 @@ text_enum!(
     }
 );
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[derive(
+    Clone, Debug, PartialEq, Serialize, Deserialize, diesel::Queryable, diesel::QueryableByName, diesel::Selectable, diesel::Insertable,
+)]
 #[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = crate::db::schema::verdicts)]
 pub struct Verdict {

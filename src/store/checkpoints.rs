@@ -218,7 +218,10 @@ pub fn verify_tree(conn: &mut PgConnection, key: Option<&NoteVerifier>) -> AppRe
         problem: None,
         first_bad_seq: None,
     };
-    let head = crate::ledger::head(conn)?.seq;
+    // The checkpoints before the head: a checkpoint is signed after the
+    // revisions it covers are committed, so every one read is within the
+    // head read next, even while the log grows; one beyond it was signed
+    // for revisions the log no longer has.
     let mut stored: Vec<StoredCheckpoint> = Vec::new();
     let mut after = -1;
     loop {
@@ -227,6 +230,7 @@ pub fn verify_tree(conn: &mut PgConnection, key: Option<&NoteVerifier>) -> AppRe
         after = last.tree_size;
         stored.extend(page);
     }
+    let head = crate::ledger::head(conn)?.seq;
     let mut pending = stored.iter().peekable();
     let mut front = Frontier::empty();
     let mut delta = TileDelta::new();

@@ -32,8 +32,8 @@ use crate::ledger::{self, NewRevision};
 use crate::model::{Action, Recorded};
 
 /// The revisions one write records, in order. They reach the ledger
-/// together, as the transaction's last statement (see [`write`]): the one
-/// way a write reaches the log.
+/// together, as the transaction's last statement (see [`write`]), or in
+/// the change's own statement (see [`write_one`]).
 #[derive(Default)]
 pub struct Log {
     revisions: Vec<NewRevision>,
@@ -105,6 +105,29 @@ pub fn write<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection, &mut 
             Err(rollback) => Err(rollback.into()),
         },
     }
+}
+
+/// A write of one row in one statement, for the hottest edits: `change`
+/// (an `UPDATE … RETURNING` conditional on the version the caller read,
+/// without a lock) and `entity`'s revision reach the database together —
+/// one round trip where [`write`] takes five. None when the change matched
+/// no row (the row moved on since it was read): nothing was written, and
+/// the caller reads again.
+pub fn write_one<T: Recorded>(
+    conn: &mut PgConnection,
+    change: crate::db::sql::Sql<'_>,
+    entity: T,
+    action: Action,
+    actor_id: Uuid,
+    reason: Option<&str>,
+) -> AppResult<Option<Committed<T>>> {
+    let mut log = Log::default();
+    log.record(&entity, action, actor_id, reason);
+    let pending = ledger::append_with(conn, change, &log.revisions[0])?;
+    Ok(pending.map(|pending| Committed {
+        value: entity,
+        pending: Some(pending),
+    }))
 }
 
 /// Whether nothing has been recorded yet but accounts (the seed's test).

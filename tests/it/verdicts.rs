@@ -1,6 +1,8 @@
 //! Verdicts: the workflow (draft, submit, publish or reject, withdraw) and
 //! who may take each step.
 
+use std::sync::{Arc, Barrier};
+
 use claimledger::model::Role;
 use serde_json::{Value, json};
 
@@ -32,6 +34,50 @@ fn only_drafts_can_be_edited() {
         409,
     );
     assert!(p["detail"].as_str().unwrap().contains("in_review"));
+}
+
+/// A draft edit reads the row without a lock and writes it only if it is
+/// still the version read: racing edits that name a version get one 200
+/// and 412s; racing `If-Match: *` edits all land, one version each.
+#[test]
+fn racing_draft_edits_land_once_per_version() {
+    let app = Arc::new(spawn_app());
+    let f = app.fixture();
+    let v = draft(&app, &f.editor, &f.claim_id, &f.evidence_id);
+    let path = format!("/v1/verdicts/{}", v["id"].as_str().unwrap());
+    let race = |if_match: &'static str, n: usize| -> Vec<(u16, Value)> {
+        let barrier = Arc::new(Barrier::new(n));
+        let threads: Vec<_> = (0..n)
+            .map(|i| {
+                let (app, barrier, token, path) = (app.clone(), barrier.clone(), f.editor.clone(), path.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let r = app.patch_as(&token, &path, Some(if_match), &json!({"headline": format!("Edit {if_match} {i}")}));
+                    (r.status().as_u16(), r.json::<Value>().unwrap())
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    };
+    let before = app.count("revisions");
+    let named = race("\"1\"", 12);
+    assert_eq!(named.iter().filter(|(s, _)| *s == 200).count(), 1, "{named:?}");
+    assert!(named.iter().all(|(s, _)| *s == 200 || *s == 412), "{named:?}");
+    assert_eq!(app.count("revisions"), before + 1);
+    let any = race("*", 8);
+    assert!(any.iter().all(|(s, _)| *s == 200), "{any:?}");
+    let mut versions: Vec<i64> = any.iter().map(|(_, b)| b["version"].as_i64().unwrap()).collect();
+    versions.sort();
+    assert_eq!(versions, (3..=10).collect::<Vec<i64>>());
+    assert_eq!(app.count("revisions"), before + 9);
+    // The projection and the log agree on the last edit.
+    let now: Value = app.get_as(&f.editor, &path).json().unwrap();
+    let last = any.iter().find(|(_, b)| b["version"] == 10).unwrap();
+    assert_eq!(now["version"], 10);
+    assert_eq!(now["headline"], last.1["headline"]);
+    assert_eq!(now["updated_at"], last.1["updated_at"]);
+    let state = claimledger::store::state::verify_state(&mut app.conn(), 10, |_| {}).unwrap();
+    assert!(state.ok, "{:?}", state.drift);
 }
 
 #[test]

@@ -5,8 +5,8 @@
 //! subscriptions that are due (at most `concurrency`), sends each one's
 //! next events — in log order, one after another, concurrently across
 //! subscriptions (each bounded by the client's timeout) — and records
-//! every outcome. It wakes when the log moves (the server's listener) and
-//! at least every `tick` for retries that come due.
+//! every outcome. It wakes when the public set changes (the server's
+//! listener) and at least every `tick` for retries that come due.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,10 +84,13 @@ pub fn body(e: &outbox::Outgoing) -> AppResult<Vec<u8>> {
 pub fn spawn(database_url: String, settings: WorkerSettings, watch: Arc<LogWatch>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     let wake = Arc::new(Notify::new());
     let w = wake.clone();
-    watch.on_event(move |e| {
-        if matches!(e, LogEvent::Head(_)) {
-            w.notify_one();
-        }
+    // Feed items come only with a change to the public set (a batch of
+    // draft edits has none): the worker looks when one is announced, which
+    // is after its batch committed.
+    watch.on_event(move |e| match e {
+        LogEvent::Changed(claims) if claims.is_empty() => {}
+        LogEvent::Changed(_) | LogEvent::ChangedAll => w.notify_one(),
+        LogEvent::Head(_) => {}
     });
     std::thread::Builder::new()
         .name("webhooks".into())
