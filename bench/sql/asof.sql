@@ -7,10 +7,17 @@
 \set at random(:head / 2, :head)
 \set lim 1
 SELECT "editors"."username", "editors"."roles" FROM "editors" WHERE (("editors"."id" = :auditor) AND ("editors"."active" = :active)) LIMIT :lim;
-SELECT DISTINCT ON (entity_id) * FROM (
-     SELECT * FROM revisions WHERE entity_id = ('01900002-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid AND seq <= :at
-     UNION ALL
-     SELECT * FROM revisions
-     WHERE snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = ('01900002-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0')) AND seq <= :at
- ) r
- ORDER BY entity_id, seq DESC;
+WITH claim AS (
+     SELECT * FROM revisions WHERE entity_id = ('01900002-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid AND seq <= :at ORDER BY seq DESC LIMIT 1
+ )
+ SELECT seq, entity_kind, snapshot::text AS snapshot FROM (
+   SELECT * FROM claim
+   UNION ALL
+   (SELECT * FROM revisions
+    WHERE entity_id = (SELECT (snapshot ->> 'claimant_id')::uuid FROM claim) AND seq <= :at
+    ORDER BY seq DESC LIMIT 1)
+   UNION ALL
+   (SELECT DISTINCT ON (entity_id) * FROM revisions
+    WHERE snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = ('01900002-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0')) AND seq <= :at
+    ORDER BY entity_id, seq DESC)
+ ) AS family;

@@ -40,25 +40,41 @@ pub fn entity_at(conn: &mut PgConnection, entity_id: Uuid, seq: i64) -> AppResul
 /// $1 claim id, $2 the same as text, $3 seq: the claim's newest revision at
 /// or before seq, its claimant's as of then, and each family member's. Each
 /// branch is an index scan (revisions_entity_idx, revisions_claim_idx); one
-/// statement where the claimant used to be a second.
+/// statement where the claimant used to be a second. Only what a reader of
+/// snapshots needs comes back.
 pub const FAMILY_AT_SQL: &str = "WITH claim AS (
      SELECT * FROM revisions WHERE entity_id = $1 AND seq <= $3 ORDER BY seq DESC LIMIT 1
  )
- SELECT * FROM claim
- UNION ALL
- (SELECT * FROM revisions
-  WHERE entity_id = (SELECT (snapshot ->> 'claimant_id')::uuid FROM claim) AND seq <= $3
-  ORDER BY seq DESC LIMIT 1)
- UNION ALL
- (SELECT DISTINCT ON (entity_id) * FROM revisions
-  WHERE snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = $2 AND seq <= $3
-  ORDER BY entity_id, seq DESC)";
+ SELECT seq, entity_kind, snapshot::text AS snapshot FROM (
+   SELECT * FROM claim
+   UNION ALL
+   (SELECT * FROM revisions
+    WHERE entity_id = (SELECT (snapshot ->> 'claimant_id')::uuid FROM claim) AND seq <= $3
+    ORDER BY seq DESC LIMIT 1)
+   UNION ALL
+   (SELECT DISTINCT ON (entity_id) * FROM revisions
+    WHERE snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = $2 AND seq <= $3
+    ORDER BY entity_id, seq DESC)
+ ) AS family";
+
+/// A revision as an as-of read needs it: where it is and what it holds, as
+/// the JSON text PostgreSQL prints (parsed by the reader straight into its
+/// entity type).
+#[derive(QueryableByName, Debug)]
+pub struct SnapshotAt {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub entity_kind: crate::model::EntityKind,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub snapshot: String,
+}
 
 /// A claim, its claimant and everything hanging off it (appearances,
 /// evidence, verdicts), each as it stood at `seq`, in seq order.
-pub fn claim_family_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<Vec<Revision>> {
+pub fn claim_family_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<Vec<SnapshotAt>> {
     let claim_text = claim_id.to_string();
-    let mut family: Vec<Revision> = Sql::fixed(
+    let mut family: Vec<SnapshotAt> = Sql::fixed(
         FAMILY_AT_SQL,
         vec![Param::Uuid(claim_id), Param::text(claim_text), Param::BigInt(seq)],
     )

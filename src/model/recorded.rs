@@ -1,7 +1,7 @@
 //! What the log records of an entity: every kind that has revisions is
 //! [`Recorded`], and a revision's snapshot reads back as a [`Snapshot`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::webhook::Webhook;
@@ -82,22 +82,38 @@ impl Snapshot {
     /// The entity `r` records. A snapshot that does not parse as its kind is
     /// an internal error naming the seq.
     pub fn of(r: &Revision) -> AppResult<Snapshot> {
-        fn parse<T: serde::de::DeserializeOwned>(r: &Revision) -> AppResult<Box<T>> {
-            T::deserialize(&r.snapshot)
-                .map(Box::new)
-                .map_err(|e| AppError::internal(format!("revision {} does not hold a {}: {e}", r.seq, r.entity_kind)))
+        Snapshot::read(r.entity_kind, r.seq, &r.snapshot)
+    }
+
+    /// The entity a snapshot read as JSON text records (straight into its
+    /// type: no `serde_json::Value` between).
+    pub fn from_text(kind: EntityKind, seq: i64, text: &str) -> AppResult<Snapshot> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let snapshot = Snapshot::read(kind, seq, &mut de)?;
+        de.end().map_err(|e| not_a(kind, seq, e))?;
+        Ok(snapshot)
+    }
+
+    /// The one dispatch from an entity kind to its type.
+    fn read<'de, D: serde::Deserializer<'de>>(kind: EntityKind, seq: i64, de: D) -> AppResult<Snapshot> {
+        fn boxed<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(kind: EntityKind, seq: i64, de: D) -> AppResult<Box<T>> {
+            T::deserialize(de).map(Box::new).map_err(|e| not_a(kind, seq, e))
         }
-        Ok(match r.entity_kind {
-            EntityKind::Editor => Snapshot::Editor(r.snapshot.clone()),
-            EntityKind::Article => Snapshot::Article(parse(r)?),
-            EntityKind::Claimant => Snapshot::Claimant(parse(r)?),
-            EntityKind::Claim => Snapshot::Claim(parse(r)?),
-            EntityKind::Appearance => Snapshot::Appearance(parse(r)?),
-            EntityKind::Evidence => Snapshot::Evidence(parse(r)?),
-            EntityKind::Verdict => Snapshot::Verdict(parse(r)?),
-            EntityKind::Webhook => Snapshot::Webhook(parse(r)?),
+        Ok(match kind {
+            EntityKind::Editor => Snapshot::Editor(serde_json::Value::deserialize(de).map_err(|e| not_a(kind, seq, e))?),
+            EntityKind::Article => Snapshot::Article(boxed(kind, seq, de)?),
+            EntityKind::Claimant => Snapshot::Claimant(boxed(kind, seq, de)?),
+            EntityKind::Claim => Snapshot::Claim(boxed(kind, seq, de)?),
+            EntityKind::Appearance => Snapshot::Appearance(boxed(kind, seq, de)?),
+            EntityKind::Evidence => Snapshot::Evidence(boxed(kind, seq, de)?),
+            EntityKind::Verdict => Snapshot::Verdict(boxed(kind, seq, de)?),
+            EntityKind::Webhook => Snapshot::Webhook(boxed(kind, seq, de)?),
         })
     }
+}
+
+fn not_a(kind: EntityKind, seq: i64, e: impl std::fmt::Display) -> AppError {
+    AppError::internal(format!("revision {seq} does not hold a {kind}: {e}"))
 }
 
 /// The snapshot of every kind is hashed into the log: a renamed or retyped
@@ -309,9 +325,18 @@ mod tests {
         assert_eq!(Snapshot::of(&r).unwrap(), Snapshot::Claim(Box::new(c)));
         let wrong = Revision {
             entity_kind: EntityKind::Verdict,
-            ..r
+            ..r.clone()
         };
         let e = Snapshot::of(&wrong).unwrap_err().to_string();
         assert!(e.contains("revision 9 does not hold a verdict"), "{e}");
+        // From the text PostgreSQL prints: the same entity, the same refusals.
+        let text = r.snapshot.to_string();
+        assert_eq!(Snapshot::from_text(EntityKind::Claim, 9, &text).unwrap(), Snapshot::of(&r).unwrap());
+        let e = Snapshot::from_text(EntityKind::Verdict, 9, &text).unwrap_err().to_string();
+        assert!(e.contains("revision 9 does not hold a verdict"), "{e}");
+        let e = Snapshot::from_text(EntityKind::Claim, 9, &format!("{text} {{}}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("revision 9 does not hold a claim"), "{e}");
     }
 }

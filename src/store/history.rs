@@ -125,7 +125,7 @@ pub fn claim_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<
     let family = asof::claim_family_at(conn, claim_id, seq)?;
     let (mut claim, mut claimants, mut apps, mut evs, mut vs) = (None, vec![], vec![], vec![], vec![]);
     for r in &family {
-        match Snapshot::of(r)? {
+        match Snapshot::from_text(r.entity_kind, r.seq, &r.snapshot)? {
             Snapshot::Claim(c) if c.id == claim_id => claim = Some(*c),
             Snapshot::Claimant(c) => claimants.push(*c),
             Snapshot::Appearance(a) => apps.push(*a),
