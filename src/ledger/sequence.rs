@@ -5,17 +5,14 @@
 //! Only one sequencer runs at a time (see `store::sequencer`).
 
 use chrono::{DateTime, Utc};
-use diesel::deserialize::FromSqlRow;
-use diesel::expression::AsExpression;
-use diesel::pg::{Pg, PgConnection};
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::serialize::{Output, ToSql};
-use diesel::sql_types::{BigInt, Bytea, Jsonb, Timestamptz};
+use diesel::sql_types::{BigInt, Bytea, Timestamptz};
 use uuid::Uuid;
 
 use super::LogHead;
 use super::hash::{GENESIS, chain_hash};
-use super::tree::KeptTree;
+use super::tree::{KeptTree, Written};
 use crate::db::schema::revisions;
 use crate::db::sql::{Param, Sql};
 use crate::error::{AppError, AppResult};
@@ -51,37 +48,6 @@ struct Taken {
     head_chain: Vec<u8>,
     #[diesel(sql_type = Timestamptz)]
     head_at: DateTime<Utc>,
-}
-
-/// JSON text that is already valid JSON, written as jsonb without being
-/// parsed and printed again.
-#[derive(Debug, AsExpression, FromSqlRow)]
-#[diesel(sql_type = Jsonb)]
-struct JsonText<'a>(&'a str);
-
-impl ToSql<Jsonb, Pg> for JsonText<'_> {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {
-        use std::io::Write;
-        out.write_all(&[1])?; // jsonb's binary format version
-        out.write_all(self.0.as_bytes())?;
-        Ok(diesel::serialize::IsNull::No)
-    }
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = revisions, treat_none_as_default_value = false)]
-struct RevisionRow<'a> {
-    seq: i64,
-    entity_kind: EntityKind,
-    entity_id: Uuid,
-    entity_version: i32,
-    action: Action,
-    actor_id: Uuid,
-    reason: Option<&'a str>,
-    recorded_at: DateTime<Utc>,
-    snapshot: JsonText<'a>,
-    entry_hash: &'a [u8],
-    chain_hash: &'a [u8],
 }
 
 /// A group's place in the log: its last revision's seq.
@@ -160,41 +126,47 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTre
         prev = ch.to_vec();
         hashes.push((eh, ch));
     }
-    let rows: Vec<RevisionRow> = pending
-        .iter()
-        .zip(&hashes)
-        .enumerate()
-        .map(|(i, (p, (eh, ch)))| RevisionRow {
-            seq: head.seq + 1 + i as i64,
-            entity_kind: p.entity_kind,
-            entity_id: p.entity_id,
-            entity_version: p.entity_version,
-            action: p.action,
-            actor_id: p.actor_id,
-            reason: p.reason.as_deref(),
-            recorded_at: at,
-            snapshot: JsonText(&p.snapshot),
-            entry_hash: eh,
-            chain_hash: ch,
-        })
-        .collect();
-    diesel::copy_from(revisions::table).from_insertable(&rows).execute(conn)?;
-    let last_seq = head.seq + rows.len() as i64;
+    let last_seq = head.seq + pending.len() as i64;
     let last_chain = prev;
     let leaves: Vec<&[u8]> = hashes.iter().map(|(eh, _)| eh.as_slice()).collect();
-    let tree_size = super::tree::integrate(conn, head.seq, &leaves, tree)?;
-    // The head and the tree's size move together, in one statement.
-    Sql::fixed(
-        "WITH tree AS (UPDATE log_derived SET tree_size = $4) \
-         UPDATE log_head SET seq = $1, chain_hash = $2, recorded_at = $3 WHERE id",
-        vec![
-            Param::BigInt(last_seq),
-            Param::Bytea(&last_chain),
-            Param::Time(at),
-            Param::BigInt(tree_size as i64),
-        ],
-    )
-    .execute(conn)?;
+    let (tree_size, tiles) = super::tree::integrate(conn, head.seq, &leaves, tree)?;
+    // The revisions, the tree's tiles and size, and the head: one statement.
+    let mut sql = Sql::build();
+    let columns = [
+        sql.param(Param::BigInts((head.seq + 1..=last_seq).collect())),
+        sql.param(Param::TextRefs(pending.iter().map(|p| p.entity_kind.as_str()).collect())),
+        sql.param(Param::Uuids(pending.iter().map(|p| p.entity_id).collect())),
+        sql.param(Param::Ints(pending.iter().map(|p| p.entity_version).collect())),
+        sql.param(Param::TextRefs(pending.iter().map(|p| p.action.as_str()).collect())),
+        sql.param(Param::Uuids(pending.iter().map(|p| p.actor_id).collect())),
+        sql.param(Param::NullableTextRefs(pending.iter().map(|p| p.reason.as_deref()).collect())),
+        sql.param(Param::TextRefs(pending.iter().map(|p| p.snapshot.as_str()).collect())),
+        sql.param(Param::Byteas(hashes.iter().map(|(eh, _)| eh.to_vec()).collect())),
+        sql.param(Param::Byteas(hashes.iter().map(|(_, ch)| ch.to_vec()).collect())),
+    ];
+    let at_param = sql.param(Param::Time(at));
+    sql.push(&format!(
+        "WITH appended AS ( \
+           INSERT INTO revisions (seq, entity_kind, entity_id, entity_version, action, actor_id, reason, recorded_at, snapshot, entry_hash, chain_hash) \
+           SELECT r.seq, r.kind, r.id, r.version, r.action, r.actor, r.reason, {at_param}, r.snapshot::jsonb, r.eh, r.ch \
+           FROM unnest({}::bigint[], {}::text[], {}::uuid[], {}::int[], {}::text[], {}::uuid[], {}::text[], {}::text[], {}::bytea[], {}::bytea[]) \
+             AS r(seq, kind, id, version, action, actor, reason, snapshot, eh, ch)), \
+         tiles AS (",
+        columns[0], columns[1], columns[2], columns[3], columns[4], columns[5], columns[6], columns[7], columns[8], columns[9]
+    ));
+    tiles.push_upsert(&mut sql);
+    let (size_param, seq_param, chain_param) = (
+        sql.param(Param::BigInt(tree_size as i64)),
+        sql.param(Param::BigInt(last_seq)),
+        sql.param(Param::Bytea(&last_chain)),
+    );
+    sql.push(&format!(
+        "), tree AS (UPDATE log_derived SET tree_size = {size_param}) \
+         UPDATE log_head SET seq = {seq_param}, chain_hash = {chain_param}, recorded_at = {at_param} WHERE id \
+         RETURNING (SELECT count(*) FROM tiles) AS written"
+    ));
+    let written: Written = sql.get_result(conn)?;
+    tiles.check(written.written)?;
 
     let mut groups: Vec<GroupSequenced> = vec![];
     for (i, p) in pending.iter().enumerate() {

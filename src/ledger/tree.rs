@@ -111,49 +111,89 @@ fn append(conn: &mut PgConnection, size: u64, leaves: &[&[u8]]) -> AppResult<u64
         return Ok(size);
     }
     let mut front = frontier(conn, size)?;
-    extend(conn, &mut front, leaves)?;
+    let writes = TileWrites::taking(&mut front, leaves)?;
     let new_size = front.size();
-    Sql::fixed("UPDATE log_derived SET tree_size = $1", vec![Param::BigInt(new_size as i64)]).execute(conn)?;
+    let mut sql = Sql::build();
+    sql.push("WITH tiles AS (");
+    writes.push_upsert(&mut sql);
+    let size = sql.param(Param::BigInt(new_size as i64));
+    sql.push(&format!(
+        "), tree AS (UPDATE log_derived SET tree_size = {size}) SELECT count(*) AS written FROM tiles"
+    ));
+    let written: Written = sql.get_result(conn)?;
+    writes.check(written.written)?;
     Ok(new_size)
 }
 
-/// Takes leaves into `front` and writes the tiles that changed, in one
-/// statement (the new size is the caller's to record).
-fn extend(conn: &mut PgConnection, front: &mut Frontier, leaves: &[&[u8]]) -> AppResult<()> {
-    if let Some(bad) = leaves.iter().find(|l| l.len() != 32) {
-        return Err(AppError::internal(format!(
-            "a leaf is {} bytes, not a 32-byte entry hash",
-            bad.len()
-        )));
+/// How many tiles a statement wrote.
+#[derive(QueryableByName)]
+pub(super) struct Written {
+    #[diesel(sql_type = BigInt)]
+    pub(super) written: i64,
+}
+
+/// The tiles a batch of leaves changed, to be written in one statement (the
+/// caller's: [`TileWrites::push_upsert`] goes into it).
+pub(super) struct TileWrites {
+    levels: Vec<i32>,
+    indexes: Vec<i64>,
+    bytes: Vec<Vec<u8>>,
+}
+
+impl TileWrites {
+    /// Takes leaves into `front`; the tiles that changed.
+    fn taking(front: &mut Frontier, leaves: &[&[u8]]) -> AppResult<TileWrites> {
+        if let Some(bad) = leaves.iter().find(|l| l.len() != 32) {
+            return Err(AppError::internal(format!(
+                "a leaf is {} bytes, not a 32-byte entry hash",
+                bad.len()
+            )));
+        }
+        let mut delta = TileDelta::new();
+        front.append_data(leaves.iter().copied(), &mut delta);
+        let writes = delta.writes();
+        let mut out = TileWrites {
+            levels: Vec::with_capacity(writes.len()),
+            indexes: Vec::with_capacity(writes.len()),
+            bytes: Vec::with_capacity(writes.len()),
+        };
+        for w in &writes {
+            out.levels.push(i32::from(w.tile.level));
+            out.indexes.push(w.tile.index as i64);
+            out.bytes.push(w.bytes());
+        }
+        Ok(out)
     }
-    let mut delta = TileDelta::new();
-    front.append_data(leaves.iter().copied(), &mut delta);
-    let writes = delta.writes();
-    let mut levels = Vec::with_capacity(writes.len());
-    let mut indexes = Vec::with_capacity(writes.len());
-    let mut bytes = Vec::with_capacity(writes.len());
-    for w in &writes {
-        levels.push(i32::from(w.tile.level));
-        indexes.push(w.tile.index as i64);
-        bytes.push(w.bytes());
+
+    /// The upsert, `RETURNING 1` per tile written: a new tile is inserted; a
+    /// partial one grows at its end (never past 256 hashes).
+    pub(super) fn push_upsert(&self, sql: &mut Sql<'_>) {
+        let (l, i, h) = (
+            sql.param(Param::Ints(self.levels.clone())),
+            sql.param(Param::BigInts(self.indexes.clone())),
+            sql.param(Param::Byteas(self.bytes.clone())),
+        );
+        sql.push(&format!(
+            "INSERT INTO tlog_tiles AS t (level, idx, hashes) \
+             SELECT w.l::smallint, w.i, w.h FROM unnest({l}::int[], {i}::bigint[], {h}::bytea[]) AS w(l, i, h) \
+             ON CONFLICT (level, idx) DO UPDATE SET hashes = t.hashes || excluded.hashes \
+             WHERE octet_length(t.hashes) + octet_length(excluded.hashes) <= 8192 \
+             RETURNING 1"
+        ));
     }
-    // A new tile is inserted; a partial one grows at its end (never past 256 hashes).
-    let written = Sql::fixed(
-        "INSERT INTO tlog_tiles AS t (level, idx, hashes) \
-         SELECT w.l::smallint, w.i, w.h FROM unnest($1::int[], $2::bigint[], $3::bytea[]) AS w(l, i, h) \
-         ON CONFLICT (level, idx) DO UPDATE SET hashes = t.hashes || excluded.hashes \
-         WHERE octet_length(t.hashes) + octet_length(excluded.hashes) <= 8192",
-        vec![Param::Ints(levels), Param::BigInts(indexes), Param::Byteas(bytes)],
-    )
-    .execute(conn)?;
-    if written != writes.len() {
-        return Err(AppError::internal(format!(
-            "the tree's tiles did not take {} of {} writes",
-            writes.len() - written,
-            writes.len()
-        )));
+
+    /// Every tile must have been written (a partial tile that did not take
+    /// its hashes means the stored tree is not the one the frontier holds).
+    pub(super) fn check(&self, written: i64) -> AppResult<()> {
+        if written as usize != self.levels.len() {
+            return Err(AppError::internal(format!(
+                "the tree's tiles did not take {} of {} writes",
+                self.levels.len() as i64 - written,
+                self.levels.len()
+            )));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The tree's right edge as the sequencer's own last committed batch left
@@ -171,10 +211,10 @@ impl KeptTree {
 }
 
 /// Integrates the leaves of a batch that follows seq `before` (in the
-/// sequencer's transaction) and returns the tree's new size, for the caller
-/// to record with the head. A tree behind the batch (an upgraded database)
-/// first takes the revisions between.
-pub(super) fn integrate(conn: &mut PgConnection, before: i64, leaves: &[&[u8]], kept: &mut KeptTree) -> AppResult<u64> {
+/// sequencer's transaction): the tree's new size and the tiles to write,
+/// for the caller to write with the head in one statement. A tree behind
+/// the batch (an upgraded database) first takes the revisions between.
+pub(super) fn integrate(conn: &mut PgConnection, before: i64, leaves: &[&[u8]], kept: &mut KeptTree) -> AppResult<(u64, TileWrites)> {
     let mut front = match kept.0.take() {
         Some(front) if front.size() as i64 == before => front,
         _ => {
@@ -192,10 +232,10 @@ pub(super) fn integrate(conn: &mut PgConnection, before: i64, leaves: &[&[u8]], 
             frontier(conn, size)?
         }
     };
-    extend(conn, &mut front, leaves)?;
+    let writes = TileWrites::taking(&mut front, leaves)?;
     let size = front.size();
     kept.0 = Some(front);
-    Ok(size)
+    Ok((size, writes))
 }
 
 /// Integrates up to `limit` sequenced revisions the tree does not hold yet

@@ -16,7 +16,7 @@ use diesel::sql_types::Bool;
 
 use super::checkpoints::{LogSigning, TlogStatus};
 use super::factchecks::derive;
-use crate::db::notify::{BatchNotice, CHANNEL, LogWatch};
+use crate::db::notify::{BatchNotice, LogWatch};
 use crate::db::sql::{Param, Sql};
 use crate::error::{AppError, AppResult};
 use crate::ledger::{self, SequencedBatch};
@@ -72,23 +72,12 @@ fn release(conn: &mut PgConnection) -> AppResult<()> {
     Ok(())
 }
 
-/// The notice's payloads, sent in order by one statement.
-fn announce(conn: &mut PgConnection, notice: &BatchNotice) -> AppResult<()> {
-    Sql::fixed(
-        "SELECT pg_notify($1, s.p) FROM \
-           (SELECT p FROM unnest($2::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i) AS s",
-        vec![Param::text(CHANNEL), Param::Texts(notice.encode())],
-    )
-    .execute(conn)?;
-    Ok(())
-}
-
 fn named(claims: Vec<uuid::Uuid>) -> Option<Vec<uuid::Uuid>> {
     (claims.len() <= MAX_NAMED_CLAIMS).then_some(claims)
 }
 
 /// One batch, in one transaction: sequence, integrate into the Merkle tree,
-/// derive, announce. None when nothing was pending. Committed batches are
+/// derive, announce (with the derived position, one statement). None when nothing was pending. Committed batches are
 /// counted in the sequencer's metrics (`register_metrics`).
 pub fn step(conn: &mut PgConnection, state: &mut Sequencing) -> AppResult<Option<SequencedBatch>> {
     let tree = &mut state.tree;
@@ -96,16 +85,15 @@ pub fn step(conn: &mut PgConnection, state: &mut Sequencing) -> AppResult<Option
         let Some(batch) = ledger::sequence_batch(conn, BATCH_ROWS, tree)? else {
             return Ok(None);
         };
-        let changed = derive::follow(conn, &batch.revisions)?;
-        announce(
-            conn,
-            &BatchNotice {
-                claims: named(changed),
+        derive::follow(conn, &batch.revisions, |changed| {
+            BatchNotice {
+                claims: named(changed.to_vec()),
                 groups: batch.groups.iter().map(|g| (g.grp, g.last_seq)).collect(),
                 head: batch.head.seq,
                 at_micros: batch.head.recorded_at.timestamp_micros(),
-            },
-        )?;
+            }
+            .encode()
+        })?;
         Ok(Some(batch))
     });
     let batch = batch.inspect_err(|_| state.tree.forget())?;
@@ -172,17 +160,16 @@ pub fn catch_up(conn: &mut PgConnection) -> AppResult<()> {
                 return Ok(true);
             }
             let revisions = ledger::read_range(conn, from, head, CATCH_UP_BATCH)?;
-            let changed = derive::follow(conn, &revisions)?;
             let upto = revisions.last().map_or(head, |r| r.seq);
-            announce(
-                conn,
-                &BatchNotice {
-                    claims: named(changed),
+            derive::follow(conn, &revisions, |changed| {
+                BatchNotice {
+                    claims: named(changed.to_vec()),
                     groups: vec![],
                     head: upto,
                     at_micros: 0,
-                },
-            )?;
+                }
+                .encode()
+            })?;
             tracing::info!(upto, head, "derived the public set from the log");
             Ok(false)
         })?;
