@@ -449,3 +449,98 @@ fn a_get_with_a_body_is_still_answered() {
     assert!(r.headers().contains_key("x-request-id"));
     assert_eq!(r.text().unwrap(), r#"{"status":"ok"}"#);
 }
+
+/// The README's production database role, read from the README itself: the
+/// service runs as it — the write paths, the sequencer, the tree and its
+/// checkpoints, webhook deliveries, the public and audit reads — with
+/// exactly the grants listed there, and nothing is refused.
+#[test]
+fn the_service_runs_as_the_readmes_production_role() {
+    use crate::webhooks::{Receiver, admin, publish, subscribe};
+    let mut app = crate::webhooks::push_app();
+    let owner_url = app.config.database_url.clone().unwrap();
+    let database = owner_url.split('?').next().unwrap().rsplit('/').next().unwrap().to_string();
+    let role = format!("cl_app_{}", &database[database.len() - 12..]);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split("### Production database roles")
+        .nth(1)
+        .and_then(|s| s.split("```sql").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the README's production-role SQL block");
+    let grants = block
+        .replace("claimledger_app", &role)
+        .replace("DATABASE claimledger ", &format!("DATABASE {database} "))
+        .replace("'…'", "'app-role-password-0123'");
+    use diesel::connection::SimpleConnection;
+    app.conn().batch_execute(&grants).unwrap();
+    // Everything the fixture and the accounts need is made as the owner;
+    // then the server restarts as the role.
+    let f = app.fixture();
+    let admin = admin(&app);
+    let auditor = app.token("roleauditor", &[Role::Auditor]);
+    app.config.database_url = Some(with_user(&owner_url, &role, "app-role-password-0123"));
+    app.restart();
+    let receiver = Receiver::start(|_| (204, Duration::ZERO));
+    let (hook, _) = subscribe(&app, &admin, &receiver.url(), json!({}));
+    // Writes: a draft edited (one statement), submitted and published by
+    // the other reviewer, through the sequencer and the derivation.
+    let v = crate::common::draft(&app, &f.editor, &f.claim_id, &f.evidence_id);
+    let path = format!("/v1/verdicts/{}", v["id"].as_str().unwrap());
+    assert_eq!(
+        app.patch_as(&f.editor, &path, Some("\"1\""), &json!({"headline": "Edited as the role"}))
+            .status(),
+        200
+    );
+    publish(&app, &f, &f.claim_id, &f.evidence_id, "false");
+    let r = app
+        .client
+        .post(app.url("/v1/claims"))
+        .bearer_auth(&f.editor)
+        .header("Idempotency-Key", "role-test-1")
+        .json(&crate::common::claim_body())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // A failed login is recorded (and cleared by a good one).
+    assert_eq!(app.login("ed", "not-the-password-at-all").status(), 401);
+    // Reads: public, audit, the tree.
+    assert_eq!(app.get(&format!("/v1/factchecks/{}", f.claim_id)).status(), 200);
+    assert_eq!(app.get_as(&auditor, &format!("/v1/claims/{}/history", f.claim_id)).status(), 200);
+    let verify: Value = app.get_as(&auditor, "/v1/log/verify").json().unwrap();
+    assert_eq!(verify["ok"], true, "{verify}");
+    receiver.wait_for("the published fact check's delivery", |got| {
+        got.iter().any(|g| g.json()["type"] == "factcheck.published")
+    });
+    let started = std::time::Instant::now();
+    while app.get("/v1/log/checkpoint").status() != 200 {
+        assert!(started.elapsed() < Duration::from_secs(30), "no checkpoint signed as the role");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deliveries: i64 = {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(format!("SELECT count(*) AS n FROM webhook_deliveries WHERE webhook_id = '{hook}'"))
+            .get_result::<N>(&mut app.conn())
+            .unwrap()
+            .n
+    };
+    assert!(deliveries >= 1);
+    // Back to the owner, and the role goes (roles outlive databases).
+    app.config.database_url = Some(owner_url);
+    app.restart();
+    app.conn()
+        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .unwrap();
+}
+
+/// `url` with another user and password.
+fn with_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}:{password}@{host}")
+}
