@@ -605,3 +605,50 @@ fn the_log_submits_checkpoints_to_its_witness_and_serves_the_quorums_cosigned_ch
     actix_web::rt::System::new().block_on(handle.stop(true));
     let _ = witness_thread.join();
 }
+
+/// The tree's verification against a live log: it reads the checkpoints
+/// before the head, so one signed while it runs is never taken for a
+/// checkpoint beyond the log; one that really is beyond it is named.
+#[test]
+fn the_tree_verifies_while_the_log_grows_and_names_a_checkpoint_beyond_it() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let app = crate::harness::spawn_app_with(|c| c.log.checkpoint_interval = Duration::from_millis(10));
+    crate::audit_fill(&app, 20, 1);
+    let url = app.config.database_url.clone().unwrap();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let verifier = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut conn = diesel::PgConnection::establish(&url).unwrap();
+            let mut runs = 0;
+            while !stop.load(Ordering::Acquire) {
+                let r = claimledger::store::checkpoints::verify_tree(&mut conn, None).unwrap();
+                assert!(r.ok, "run {runs}: {r:?}");
+                runs += 1;
+            }
+            runs
+        })
+    };
+    let signed_before = app.count("checkpoints");
+    for _ in 0..40 {
+        crate::audit_fill(&app, 3, 1);
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    stop.store(true, Ordering::Release);
+    let runs = verifier.join().unwrap();
+    assert!(runs > 0);
+    assert!(app.count("checkpoints") > signed_before + 5, "checkpoints were signed meanwhile");
+    // A checkpoint for more revisions than the log holds (a truncated log).
+    let head = head_seq(&app);
+    diesel::sql_query(format!(
+        "INSERT INTO checkpoints (tree_size, root_hash, note) VALUES ({}, '\\x{}', 'forged')",
+        head + 5,
+        "00".repeat(32)
+    ))
+    .execute(&mut app.conn())
+    .unwrap();
+    let r = claimledger::store::checkpoints::verify_tree(&mut app.conn(), None).unwrap();
+    assert!(!r.ok);
+    assert_eq!(r.first_bad_checkpoint, Some(head + 5), "{r:?}");
+    assert!(r.problem.as_deref().unwrap().contains("beyond the log"), "{r:?}");
+}
