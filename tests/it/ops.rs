@@ -474,6 +474,10 @@ fn the_service_runs_as_the_readmes_production_role() {
         .replace("'…'", "'app-role-password-0123'");
     use diesel::connection::SimpleConnection;
     app.conn().batch_execute(&grants).unwrap();
+    let _role = RoleDropped {
+        owner_url: owner_url.clone(),
+        role: role.clone(),
+    };
     // Everything the fixture and the accounts need is made as the owner;
     // then the server restarts as the role.
     let f = app.fixture();
@@ -530,12 +534,26 @@ fn the_service_runs_as_the_readmes_production_role() {
             .n
     };
     assert!(deliveries >= 1);
-    // Back to the owner, and the role goes (roles outlive databases).
+    // Back to the owner; the role goes with `_role`.
     app.config.database_url = Some(owner_url);
     app.restart();
-    app.conn()
-        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
-        .unwrap();
+}
+
+/// Roles outlive databases: the test's goes when the test ends, passed or not.
+struct RoleDropped {
+    owner_url: String,
+    role: String,
+}
+
+impl Drop for RoleDropped {
+    fn drop(&mut self) {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let role = &self.role;
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.owner_url) {
+            let _ = conn.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+        }
+    }
 }
 
 /// `url` with another user and password.
