@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::LogHead;
 use super::hash::{GENESIS, chain_hash};
-use super::tree::{KeptTree, Written};
+use super::tree::{KeptTree, Written, check_written};
 use crate::db::schema::revisions;
 use crate::db::sql::{Param, Sql};
 use crate::error::{AppError, AppResult};
@@ -133,28 +133,46 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTre
     // The revisions, the tree's tiles and size, and the head: one statement.
     let mut sql = Sql::build();
     let columns = [
-        sql.param(Param::BigInts((head.seq + 1..=last_seq).collect())),
-        sql.param(Param::TextRefs(pending.iter().map(|p| p.entity_kind.as_str()).collect())),
-        sql.param(Param::Uuids(pending.iter().map(|p| p.entity_id).collect())),
-        sql.param(Param::Ints(pending.iter().map(|p| p.entity_version).collect())),
-        sql.param(Param::TextRefs(pending.iter().map(|p| p.action.as_str()).collect())),
-        sql.param(Param::Uuids(pending.iter().map(|p| p.actor_id).collect())),
-        sql.param(Param::NullableTextRefs(pending.iter().map(|p| p.reason.as_deref()).collect())),
-        sql.param(Param::TextRefs(pending.iter().map(|p| p.snapshot.as_str()).collect())),
-        sql.param(Param::Byteas(hashes.iter().map(|(eh, _)| eh.to_vec()).collect())),
-        sql.param(Param::Byteas(hashes.iter().map(|(_, ch)| ch.to_vec()).collect())),
+        (sql.param(Param::BigInts((head.seq + 1..=last_seq).collect())), "bigint"),
+        (
+            sql.param(Param::TextRefs(pending.iter().map(|p| p.entity_kind.as_str()).collect())),
+            "text",
+        ),
+        (sql.param(Param::Uuids(pending.iter().map(|p| p.entity_id).collect())), "uuid"),
+        (sql.param(Param::Ints(pending.iter().map(|p| p.entity_version).collect())), "int"),
+        (
+            sql.param(Param::TextRefs(pending.iter().map(|p| p.action.as_str()).collect())),
+            "text",
+        ),
+        (sql.param(Param::Uuids(pending.iter().map(|p| p.actor_id).collect())), "uuid"),
+        (
+            sql.param(Param::NullableTextRefs(pending.iter().map(|p| p.reason.as_deref()).collect())),
+            "text",
+        ),
+        (
+            sql.param(Param::TextRefs(pending.iter().map(|p| p.snapshot.as_str()).collect())),
+            "text",
+        ),
+        (
+            sql.param(Param::Byteas(hashes.iter().map(|(eh, _)| eh.to_vec()).collect())),
+            "bytea",
+        ),
+        (
+            sql.param(Param::Byteas(hashes.iter().map(|(_, ch)| ch.to_vec()).collect())),
+            "bytea",
+        ),
     ];
+    let arrays: Vec<String> = columns.iter().map(|(p, t)| format!("{p}::{t}[]")).collect();
     let at_param = sql.param(Param::Time(at));
     sql.push(&format!(
         "WITH appended AS ( \
            INSERT INTO revisions (seq, entity_kind, entity_id, entity_version, action, actor_id, reason, recorded_at, snapshot, entry_hash, chain_hash) \
            SELECT r.seq, r.kind, r.id, r.version, r.action, r.actor, r.reason, {at_param}, r.snapshot::jsonb, r.eh, r.ch \
-           FROM unnest({}::bigint[], {}::text[], {}::uuid[], {}::int[], {}::text[], {}::uuid[], {}::text[], {}::text[], {}::bytea[], {}::bytea[]) \
-             AS r(seq, kind, id, version, action, actor, reason, snapshot, eh, ch)), \
+           FROM unnest({}) AS r(seq, kind, id, version, action, actor, reason, snapshot, eh, ch)), \
          tiles AS (",
-        columns[0], columns[1], columns[2], columns[3], columns[4], columns[5], columns[6], columns[7], columns[8], columns[9]
+        arrays.join(", ")
     ));
-    tiles.push_upsert(&mut sql);
+    let tiles_expected = tiles.push_upsert(&mut sql);
     let (size_param, seq_param, chain_param) = (
         sql.param(Param::BigInt(tree_size as i64)),
         sql.param(Param::BigInt(last_seq)),
@@ -166,7 +184,7 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTre
          RETURNING (SELECT count(*) FROM tiles) AS written"
     ));
     let written: Written = sql.get_result(conn)?;
-    tiles.check(written.written)?;
+    check_written(tiles_expected, written.written)?;
 
     let mut groups: Vec<GroupSequenced> = vec![];
     for (i, p) in pending.iter().enumerate() {

@@ -115,13 +115,13 @@ fn append(conn: &mut PgConnection, size: u64, leaves: &[&[u8]]) -> AppResult<u64
     let new_size = front.size();
     let mut sql = Sql::build();
     sql.push("WITH tiles AS (");
-    writes.push_upsert(&mut sql);
+    let expected = writes.push_upsert(&mut sql);
     let size = sql.param(Param::BigInt(new_size as i64));
     sql.push(&format!(
         "), tree AS (UPDATE log_derived SET tree_size = {size}) SELECT count(*) AS written FROM tiles"
     ));
     let written: Written = sql.get_result(conn)?;
-    writes.check(written.written)?;
+    check_written(expected, written.written)?;
     Ok(new_size)
 }
 
@@ -165,13 +165,15 @@ impl TileWrites {
         Ok(out)
     }
 
-    /// The upsert, `RETURNING 1` per tile written: a new tile is inserted; a
-    /// partial one grows at its end (never past 256 hashes).
-    pub(super) fn push_upsert(&self, sql: &mut Sql<'_>) {
+    /// Puts the upsert into `sql`, `RETURNING 1` per tile written (a new
+    /// tile is inserted; a partial one grows at its end, never past 256
+    /// hashes), and returns how many tiles it must write: for [`check_written`].
+    pub(super) fn push_upsert(self, sql: &mut Sql<'_>) -> usize {
+        let count = self.levels.len();
         let (l, i, h) = (
-            sql.param(Param::Ints(self.levels.clone())),
-            sql.param(Param::BigInts(self.indexes.clone())),
-            sql.param(Param::Byteas(self.bytes.clone())),
+            sql.param(Param::Ints(self.levels)),
+            sql.param(Param::BigInts(self.indexes)),
+            sql.param(Param::Byteas(self.bytes)),
         );
         sql.push(&format!(
             "INSERT INTO tlog_tiles AS t (level, idx, hashes) \
@@ -180,20 +182,20 @@ impl TileWrites {
              WHERE octet_length(t.hashes) + octet_length(excluded.hashes) <= 8192 \
              RETURNING 1"
         ));
+        count
     }
+}
 
-    /// Every tile must have been written (a partial tile that did not take
-    /// its hashes means the stored tree is not the one the frontier holds).
-    pub(super) fn check(&self, written: i64) -> AppResult<()> {
-        if written as usize != self.levels.len() {
-            return Err(AppError::internal(format!(
-                "the tree's tiles did not take {} of {} writes",
-                self.levels.len() as i64 - written,
-                self.levels.len()
-            )));
-        }
-        Ok(())
+/// Every tile must have been written (a partial tile that did not take its
+/// hashes means the stored tree is not the one the frontier holds).
+pub(super) fn check_written(expected: usize, written: i64) -> AppResult<()> {
+    if written as usize != expected {
+        return Err(AppError::internal(format!(
+            "the tree's tiles did not take {} of {expected} writes",
+            expected as i64 - written
+        )));
     }
+    Ok(())
 }
 
 /// The tree's right edge as the sequencer's own last committed batch left

@@ -77,8 +77,9 @@ fn named(claims: Vec<uuid::Uuid>) -> Option<Vec<uuid::Uuid>> {
 }
 
 /// One batch, in one transaction: sequence, integrate into the Merkle tree,
-/// derive, announce (with the derived position, one statement). None when nothing was pending. Committed batches are
-/// counted in the sequencer's metrics (`register_metrics`).
+/// derive, announce (with the derived position, one statement). None when
+/// nothing was pending. Committed batches are counted in the sequencer's
+/// metrics (`register_metrics`).
 pub fn step(conn: &mut PgConnection, state: &mut Sequencing) -> AppResult<Option<SequencedBatch>> {
     let tree = &mut state.tree;
     let batch = super::transaction(conn, |conn| {
