@@ -24,8 +24,14 @@ use crate::ledger::{self, SequencedBatch};
 /// The advisory lock that makes a session the sequencer.
 const SEQUENCER_LOCK: i64 = 727_274_003;
 
-/// Revisions per batch (whole groups: a little more when the last is large).
+/// Revisions per batch (whole groups: a little more when the last is
+/// large) while writes arrive one by one …
 const BATCH_ROWS: i64 = 2_000;
+/// … growing fourfold per full batch up to this while a backlog drains (a
+/// bulk import, a restart after a crash): each batch derives the public
+/// set of every claim it touches, and a bulk import's batches touch most
+/// of them, so fewer, larger batches load each family fewer times.
+const BACKLOG_BATCH_ROWS: i64 = 50_000;
 
 /// The pending table is a queue: every batch leaves dead rows behind, and
 /// autovacuum visits a database at most once a minute. The sequencer
@@ -82,8 +88,9 @@ fn named(claims: Vec<uuid::Uuid>) -> Option<Vec<uuid::Uuid>> {
 /// metrics (`register_metrics`).
 pub fn step(conn: &mut PgConnection, state: &mut Sequencing) -> AppResult<Option<SequencedBatch>> {
     let tree = &mut state.tree;
+    let batch_rows = state.batch_rows;
     let batch = super::transaction(conn, |conn| {
-        let Some(batch) = ledger::sequence_batch(conn, BATCH_ROWS, tree)? else {
+        let Some(batch) = ledger::sequence_batch(conn, batch_rows, tree)? else {
             return Ok(None);
         };
         derive::follow(conn, &batch.revisions, |changed| {
@@ -98,19 +105,35 @@ pub fn step(conn: &mut PgConnection, state: &mut Sequencing) -> AppResult<Option
         Ok(Some(batch))
     });
     let batch = batch.inspect_err(|_| state.tree.forget())?;
-    if let Some(b) = &batch {
-        metrics::sequenced(b.revisions.len());
-        state.queue.taken(conn, b.revisions.len())?;
+    let taken = batch.as_ref().map_or(0, |b| b.revisions.len());
+    if taken > 0 {
+        metrics::sequenced(taken);
+        state.queue.taken(conn, taken)?;
     }
+    state.batch_rows = if taken as i64 >= batch_rows {
+        (batch_rows * 4).min(BACKLOG_BATCH_ROWS)
+    } else {
+        BATCH_ROWS
+    };
     Ok(batch)
 }
 
 /// What the sequencer carries from one batch to the next: the pending
-/// table's vacuum schedule and the tree's frontier.
-#[derive(Default)]
+/// table's vacuum schedule, the tree's frontier and the next batch's size.
 pub struct Sequencing {
     queue: PendingQueue,
     tree: ledger::tree::KeptTree,
+    batch_rows: i64,
+}
+
+impl Default for Sequencing {
+    fn default() -> Self {
+        Sequencing {
+            queue: PendingQueue::default(),
+            tree: ledger::tree::KeptTree::default(),
+            batch_rows: BATCH_ROWS,
+        }
+    }
 }
 
 /// Keeps the pending table small: rows taken since the last vacuum.

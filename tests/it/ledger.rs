@@ -263,6 +263,64 @@ fn many_revisions(db: &TestDb, n: i32) -> PgConnection {
     conn
 }
 
+/// `groups` pending groups of `size` revisions (one entity each, versions
+/// 1..=size), each recorded in a transaction of its own, not sequenced.
+fn pending_groups(conn: &mut PgConnection, actor_id: Uuid, groups: usize, size: i32) {
+    for _ in 0..groups {
+        let entity = Uuid::now_v7();
+        let revs: Vec<NewRevision> = (1..=size)
+            .map(|v| NewRevision {
+                kind: EntityKind::Claim,
+                entity_id: entity,
+                entity_version: v,
+                action: if v == 1 { Action::Create } else { Action::Update },
+                actor_id,
+                reason: None,
+                snapshot: json!({"id": entity, "version": v}),
+            })
+            .collect();
+        conn.transaction(|c| ledger::append_batch(c, &revs)).unwrap().unwrap();
+    }
+}
+
+/// A backlog (a bulk import, a restart after a crash) is sequenced in
+/// batches that grow fourfold while they come full, each taking whole
+/// groups in the order they were recorded; a batch that empties the queue
+/// brings the size back to the one for live writes.
+#[test]
+fn a_backlog_is_sequenced_in_growing_batches_of_whole_groups() {
+    use claimledger::store::sequencer::{Sequencing, step};
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let actor_id = actor(&mut conn);
+    pending_groups(&mut conn, actor_id, 100, 150);
+    let mut state = Sequencing::default();
+    let mut batches = vec![];
+    while let Some(batch) = step(&mut conn, &mut state).unwrap() {
+        // Whole groups, in the order they were recorded, each ending at its
+        // own last seq.
+        let mut first = batch.revisions[0].seq;
+        for g in &batch.groups {
+            assert_eq!(g.last_seq - first + 1, 150, "group {} whole: {:?}", g.grp, batch.groups);
+            first = g.last_seq + 1;
+        }
+        assert!(batch.groups.windows(2).all(|w| w[0].grp < w[1].grp));
+        batches.push(batch.revisions.len());
+    }
+    // 2,000 revisions asked, 14 groups taken (the 14th cut at 2,000, taken
+    // whole); then 8,000 asked: 54 groups; then 32,000 asked: the rest.
+    assert_eq!(batches, vec![2_100, 8_100, 4_800]);
+    pending_groups(&mut conn, actor_id, 20, 150);
+    let mut batches = vec![];
+    while let Some(batch) = step(&mut conn, &mut state).unwrap() {
+        batches.push(batch.revisions.len());
+    }
+    assert_eq!(batches, vec![2_100, 900], "live writes' batch size again");
+    let report = ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.checked, 18_000);
+}
+
 /// Several batches dealt to two readers: the whole log verifies, and a
 /// problem in a later batch (read by either reader) is named at its seq.
 #[test]
