@@ -65,11 +65,19 @@ const ENTITIES_AT_SQL: &str = "SELECT r.* FROM entity_heads h \
 /// the migration leaves them alone) and records `$1` as derived: one
 /// statement, where the derived position alone was one.
 ///
+/// The revisions come as arrays from the caller's memory ($4 entity ids,
+/// $5 seqs, $6 claim ids: every revision after the derived position up to
+/// $1) rather than read back from the log, which a bulk batch would pay for
+/// in 50,000 snapshots read again. The heads are never behind the derived
+/// position (the migration that made them set them to the head), so these
+/// cover `heads_seq+1..=$1`.
+///
 /// The same statement sends the batch's notice ($2 the channel, $3 its
 /// payloads, in order): delivered at commit, one round trip fewer.
 const ADVANCE_SQL: &str = "WITH moved AS ( \
        INSERT INTO entity_heads (entity_id, seq, claim_id) \
-       SELECT DISTINCT ON (entity_id) entity_id, seq, snapshot ->> 'claim_id' FROM revisions \
+       SELECT DISTINCT ON (entity_id) entity_id, seq, claim_id \
+       FROM unnest($4::uuid[], $5::bigint[], $6::text[]) AS r(entity_id, seq, claim_id) \
        WHERE seq > (SELECT heads_seq FROM log_derived) AND seq <= $1 \
        ORDER BY entity_id, seq DESC \
        ON CONFLICT (entity_id) DO UPDATE SET seq = EXCLUDED.seq, claim_id = EXCLUDED.claim_id \
@@ -218,9 +226,25 @@ pub fn follow(conn: &mut PgConnection, new: &[Revision], notice: impl FnOnce(&[U
             .execute(conn)?;
     }
     let changed: Vec<Uuid> = touched.into_iter().collect();
+    // What `snapshot ->> 'claim_id'` gives: a string's text, null for JSON null.
+    let claim_ids: Vec<Option<String>> = new
+        .iter()
+        .map(|r| match r.snapshot.get("claim_id")? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        })
+        .collect();
     Sql::fixed(
         ADVANCE_SQL,
-        vec![Param::BigInt(last.seq), Param::text(CHANNEL), Param::Texts(notice(&changed))],
+        vec![
+            Param::BigInt(last.seq),
+            Param::text(CHANNEL),
+            Param::Texts(notice(&changed)),
+            Param::Uuids(new.iter().map(|r| r.entity_id).collect()),
+            Param::BigInts(new.iter().map(|r| r.seq).collect()),
+            Param::NullableTextRefs(claim_ids.iter().map(Option::as_deref).collect()),
+        ],
     )
     .execute(conn)?;
     Ok(changed)
