@@ -242,10 +242,9 @@ fn a_missing_seq_is_a_gap_and_a_stale_head_is_a_head_mismatch() {
     assert_eq!((report.first_bad_seq, report.problem), (Some(6), Some(LogProblem::Gap)));
 }
 
-/// `n` revisions in one bulk append, sequenced.
-fn many_revisions(db: &TestDb, n: i32) -> PgConnection {
-    let mut conn = db.conn();
-    let actor_id = actor(&mut conn);
+/// Versions 1..=n of one new claim (text with escapes, emoji and a tab,
+/// a reason on every third), recorded as one pending group.
+fn record_versions(conn: &mut PgConnection, actor_id: Uuid, n: i32) -> claimledger::ledger::PendingGroup {
     let entity = Uuid::now_v7();
     let revs: Vec<NewRevision> = (1..=n)
         .map(|v| NewRevision {
@@ -258,28 +257,23 @@ fn many_revisions(db: &TestDb, n: i32) -> PgConnection {
             snapshot: json!({"id": entity, "version": v, "statement": format!("statement “{v}” \u{1F600}\t"), "tags": ["a", v]}),
         })
         .collect();
-    let pending = conn.transaction(|c| ledger::append_batch(c, &revs)).unwrap().unwrap();
+    conn.transaction(|c| ledger::append_batch(c, &revs)).unwrap().unwrap()
+}
+
+/// `n` revisions in one bulk append, sequenced.
+fn many_revisions(db: &TestDb, n: i32) -> PgConnection {
+    let mut conn = db.conn();
+    let actor_id = actor(&mut conn);
+    let pending = record_versions(&mut conn, actor_id, n);
     claimledger::store::sequencer::wait_for(&mut conn, &pending, std::time::Duration::from_secs(120)).unwrap();
     conn
 }
 
-/// `groups` pending groups of `size` revisions (one entity each, versions
-/// 1..=size), each recorded in a transaction of its own, not sequenced.
+/// `groups` pending groups of `size` revisions (one entity each), each
+/// recorded in a transaction of its own, not sequenced.
 fn pending_groups(conn: &mut PgConnection, actor_id: Uuid, groups: usize, size: i32) {
     for _ in 0..groups {
-        let entity = Uuid::now_v7();
-        let revs: Vec<NewRevision> = (1..=size)
-            .map(|v| NewRevision {
-                kind: EntityKind::Claim,
-                entity_id: entity,
-                entity_version: v,
-                action: if v == 1 { Action::Create } else { Action::Update },
-                actor_id,
-                reason: None,
-                snapshot: json!({"id": entity, "version": v}),
-            })
-            .collect();
-        conn.transaction(|c| ledger::append_batch(c, &revs)).unwrap().unwrap();
+        record_versions(conn, actor_id, size);
     }
 }
 
