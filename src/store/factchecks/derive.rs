@@ -39,7 +39,8 @@ struct FeedRow {
 /// Each head's revision is fetched by its key (`OFFSET 0` keeps the lateral
 /// subquery a per-row index lookup): given thousands of claims (a bulk
 /// import's batch), the planner, overestimating the heads, would otherwise
-/// hash the whole log — half a second at 500,000 revisions against 0.2.
+/// hash the whole log (0.68 s against 0.42 s for 10,000 claims at 500,000
+/// revisions).
 const FAMILIES_AT_SQL: &str = "SELECT r.* FROM entity_heads h \
        CROSS JOIN LATERAL (SELECT * FROM revisions r WHERE r.seq = h.seq OFFSET 0) r \
      WHERE (SELECT heads_seq = $1 FROM log_derived) \
