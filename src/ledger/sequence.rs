@@ -63,6 +63,8 @@ pub struct SequencedBatch {
     pub revisions: Vec<Revision>,
     pub groups: Vec<GroupSequenced>,
     pub head: LogHead,
+    /// The length of the batch's snapshots as JSON text, summed.
+    pub snapshot_bytes: usize,
 }
 
 /// The head a batch follows, locked, and the time the batch is recorded at.
@@ -128,6 +130,7 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTre
     }
     let last_seq = head.seq + pending.len() as i64;
     let last_chain = prev;
+    let snapshot_bytes = pending.iter().map(|p| p.snapshot.len()).sum();
     let leaves: Vec<&[u8]> = hashes.iter().map(|(eh, _)| eh.as_slice()).collect();
     let (tree_size, tiles) = super::tree::integrate(conn, head.seq, &leaves, tree)?;
     // The revisions, the tree's tiles and size, and the head: one statement.
@@ -224,6 +227,7 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTre
             chain_hash: last_chain,
             recorded_at: at,
         },
+        snapshot_bytes,
     }))
 }
 

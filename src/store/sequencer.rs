@@ -30,8 +30,12 @@ const BATCH_ROWS: i64 = 2_000;
 /// … growing fourfold per full batch up to this while a backlog drains (a
 /// bulk import, a restart after a crash): each batch derives the public
 /// set of every claim it touches, and a bulk import's batches touch most
-/// of them, so fewer, larger batches load each family fewer times.
+/// of them, so fewer, larger batches load each family fewer times …
 const BACKLOG_BATCH_ROWS: i64 = 50_000;
+/// … as long as the batch's snapshots stay under this: they travel to the
+/// database as one array parameter, which PostgreSQL caps at 1 GB, and the
+/// sequencer holds them in memory twice (text, then parsed).
+const BACKLOG_BATCH_BYTES: usize = 128 << 20;
 
 /// The pending table is a queue: every batch leaves dead rows behind, and
 /// autovacuum visits a database at most once a minute. The sequencer
@@ -105,17 +109,27 @@ pub fn step(conn: &mut PgConnection, state: &mut Sequencing) -> AppResult<Option
         Ok(Some(batch))
     });
     let batch = batch.inspect_err(|_| state.tree.forget())?;
-    let taken = batch.as_ref().map_or(0, |b| b.revisions.len());
+    let (taken, bytes) = batch.as_ref().map_or((0, 0), |b| (b.revisions.len(), b.snapshot_bytes));
     if taken > 0 {
         metrics::sequenced(taken);
         state.queue.taken(conn, taken)?;
     }
-    state.batch_rows = if taken as i64 >= batch_rows {
-        (batch_rows * 4).min(BACKLOG_BATCH_ROWS)
-    } else {
-        BATCH_ROWS
-    };
+    state.batch_rows = next_batch_rows(batch_rows, taken, bytes);
     Ok(batch)
+}
+
+/// The next batch's size: four times this one's while they come full and
+/// four times their snapshots stay under the cap; the same while full and
+/// under it; else (the queue emptied, or the rows grew large) the size for
+/// live writes.
+fn next_batch_rows(asked: i64, taken: usize, bytes: usize) -> i64 {
+    if (taken as i64) < asked || bytes > BACKLOG_BATCH_BYTES {
+        BATCH_ROWS
+    } else if bytes.saturating_mul(4) <= BACKLOG_BATCH_BYTES {
+        (asked * 4).min(BACKLOG_BATCH_ROWS)
+    } else {
+        asked
+    }
 }
 
 /// What the sequencer carries from one batch to the next: the pending
@@ -448,5 +462,23 @@ impl<'a> CheckpointTimer<'a> {
             Some(t) if self.grown => poll.min(self.signing.interval.saturating_sub(t.elapsed()).max(Duration::from_millis(1))),
             _ => poll,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_grows_while_full_and_small_and_falls_back_when_not() {
+        const MB: usize = 1 << 20;
+        assert_eq!(next_batch_rows(2_000, 2_100, MB), 8_000);
+        assert_eq!(next_batch_rows(32_000, 32_050, 20 * MB), 50_000);
+        assert_eq!(next_batch_rows(50_000, 50_000, 40 * MB), 50_000);
+        // Full, but four times its snapshots would pass the cap: it stays.
+        assert_eq!(next_batch_rows(8_000, 8_000, 40 * MB), 8_000);
+        // Past the cap (large rows), or the queue emptied: back to live size.
+        assert_eq!(next_batch_rows(8_000, 8_000, 129 * MB), BATCH_ROWS);
+        assert_eq!(next_batch_rows(32_000, 4_800, MB), BATCH_ROWS);
     }
 }
