@@ -20,6 +20,7 @@ pub enum Param<'a> {
     Uuid(Uuid),
     NullableUuid(Option<Uuid>),
     Uuids(Vec<Uuid>),
+    NullableUuids(Vec<Option<Uuid>>),
     Text(Cow<'a, str>),
     Texts(Vec<String>),
     TextRefs(Vec<&'a str>),
@@ -31,6 +32,7 @@ pub enum Param<'a> {
     Ints(Vec<i32>),
     Real(f32),
     Time(DateTime<Utc>),
+    Times(Vec<DateTime<Utc>>),
     Bytea(&'a [u8]),
     Byteas(Vec<Vec<u8>>),
 }
@@ -103,6 +105,7 @@ impl QueryFragment<Pg> for Sql<'_> {
                     Param::Uuid(v) => out.push_bind_param::<SqlUuid, _>(v)?,
                     Param::NullableUuid(v) => out.push_bind_param::<Nullable<SqlUuid>, _>(v)?,
                     Param::Uuids(v) => out.push_bind_param::<Array<SqlUuid>, _>(v)?,
+                    Param::NullableUuids(v) => out.push_bind_param::<Array<Nullable<SqlUuid>>, _>(v)?,
                     Param::Text(v) => out.push_bind_param::<Text, _>(v.as_ref())?,
                     Param::Texts(v) => out.push_bind_param::<Array<Text>, _>(v)?,
                     Param::TextRefs(v) => out.push_bind_param::<Array<Text>, _>(v)?,
@@ -114,6 +117,7 @@ impl QueryFragment<Pg> for Sql<'_> {
                     Param::Ints(v) => out.push_bind_param::<Array<Int4>, _>(v)?,
                     Param::Real(v) => out.push_bind_param::<Float4, _>(v)?,
                     Param::Time(v) => out.push_bind_param::<Timestamptz, _>(v)?,
+                    Param::Times(v) => out.push_bind_param::<Array<Timestamptz>, _>(v)?,
                     Param::Bytea(v) => out.push_bind_param::<Bytea, _>(v)?,
                     Param::Byteas(v) => out.push_bind_param::<Array<Bytea>, _>(v)?,
                 }

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -16,7 +17,7 @@ use crate::db::sql::{Param, Sql};
 use crate::error::{AppError, AppResult};
 use crate::model::factcheck::family::{Family, References, claim_of, may_change_public};
 use crate::model::factcheck::{FactCheck, FactCheckOut, FeedChange};
-use crate::model::{Action, EntityKind, Revision, format_timestamp};
+use crate::model::{Action, EntityKind, Revision};
 
 #[derive(Insertable)]
 #[diesel(table_name = feed_items, treat_none_as_default_value = false)]
@@ -281,10 +282,10 @@ struct Document {
     claim_id: Uuid,
     seq: i64,
     verdict_id: Uuid,
-    published_at: String,
+    published_at: DateTime<Utc>,
     rating: &'static str,
     claimant: String,
-    claimant_id: Option<String>,
+    claimant_id: Option<Uuid>,
     language: String,
     article_ids: String,
     statement: String,
@@ -307,10 +308,10 @@ impl Document {
             claim_id,
             seq: f.log.seq,
             verdict_id: f.verdict.id,
-            published_at: format_timestamp(published_at),
+            published_at,
             rating: f.verdict.rating.as_str(),
             claimant: f.claimant.as_ref().map_or(f.claim.claimant.clone(), |c| c.name.clone()),
-            claimant_id: f.claim.claimant_id.map(|id| id.to_string()),
+            claimant_id: f.claim.claimant_id,
             language: f.claim.language.clone(),
             // A uuid[] literal: one text per row, where the rows' arrays differ in length.
             article_ids: format!("{{{}}}", article_ids.join(",")),
@@ -338,10 +339,10 @@ fn store_documents(conn: &mut PgConnection, public: HashMap<Uuid, Option<FactChe
         let texts = |field: fn(&Document) -> &str| Param::TextRefs(docs.iter().map(field).collect());
         Sql::fixed(
             "INSERT INTO public_factchecks (claim_id, seq, verdict_id, published_at, rating, claimant, language, article_ids, search, body, aggregate, claimant_id, statement) \
-             SELECT d.claim_id, d.seq, d.verdict_id, d.published_at::timestamptz, d.rating, d.claimant, d.language, d.article_ids::uuid[], \
-               claimledger_factcheck_document(d.statement, d.claimant, d.headline, d.summary), d.body, d.aggregate::jsonb, d.claimant_id::uuid, d.statement \
-             FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
-                         $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) \
+             SELECT d.claim_id, d.seq, d.verdict_id, d.published_at, d.rating, d.claimant, d.language, d.article_ids::uuid[], \
+               claimledger_factcheck_document(d.statement, d.claimant, d.headline, d.summary), d.body, d.aggregate::jsonb, d.claimant_id, d.statement \
+             FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], \
+                         $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::uuid[]) \
                AS d(claim_id, seq, verdict_id, published_at, rating, claimant, language, article_ids, statement, headline, summary, body, aggregate, claimant_id) \
              ON CONFLICT (claim_id) DO UPDATE SET seq = EXCLUDED.seq, verdict_id = EXCLUDED.verdict_id, \
                published_at = EXCLUDED.published_at, rating = EXCLUDED.rating, claimant = EXCLUDED.claimant, \
@@ -352,7 +353,7 @@ fn store_documents(conn: &mut PgConnection, public: HashMap<Uuid, Option<FactChe
                 Param::Uuids(docs.iter().map(|d| d.claim_id).collect()),
                 Param::BigInts(docs.iter().map(|d| d.seq).collect()),
                 Param::Uuids(docs.iter().map(|d| d.verdict_id).collect()),
-                texts(|d| &d.published_at),
+                Param::Times(docs.iter().map(|d| d.published_at).collect()),
                 texts(|d| d.rating),
                 texts(|d| &d.claimant),
                 texts(|d| &d.language),
@@ -362,7 +363,7 @@ fn store_documents(conn: &mut PgConnection, public: HashMap<Uuid, Option<FactChe
                 texts(|d| &d.summary),
                 texts(|d| &d.body),
                 texts(|d| &d.aggregate),
-                Param::NullableTextRefs(docs.iter().map(|d| d.claimant_id.as_deref()).collect()),
+                Param::NullableUuids(docs.iter().map(|d| d.claimant_id).collect()),
             ],
         )
         .execute(conn)?;
