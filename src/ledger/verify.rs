@@ -95,6 +95,20 @@ impl Verifier {
     /// Checks the next revision, given the hash its fields give (None when
     /// they cannot be hashed); returns false once a problem is found.
     pub fn check(&mut self, seq: i64, entry_hash: Option<Hash>, stored_entry_hash: &[u8], stored_chain_hash: &[u8]) -> bool {
+        self.check_chained(seq, entry_hash, stored_entry_hash, stored_chain_hash, None)
+    }
+
+    /// [`Verifier::check`], given the chain hash of the revision before
+    /// this one's stored chain hash and this one's stored entry hash when it
+    /// was computed already (by a reader, off this thread).
+    fn check_chained(
+        &mut self,
+        seq: i64,
+        entry_hash: Option<Hash>,
+        stored_entry_hash: &[u8],
+        stored_chain_hash: &[u8],
+        chain_after_previous: Option<&Hash>,
+    ) -> bool {
         if self.bad.is_some() {
             return false;
         }
@@ -106,14 +120,20 @@ impl Verifier {
             self.bad = Some((seq, LogProblem::EntryHashMismatch));
             return false;
         }
-        if let Some(prev) = &self.prev_chain {
-            let expected: Hash = chain_hash(prev, stored_entry_hash);
+        if let Some(prev) = &mut self.prev_chain {
+            let expected: Hash = match chain_after_previous {
+                Some(h) => *h,
+                None => chain_hash(prev, stored_entry_hash),
+            };
             if expected.as_slice() != stored_chain_hash {
                 self.bad = Some((seq, LogProblem::ChainHashMismatch));
                 return false;
             }
+            prev.clear();
+            prev.extend_from_slice(stored_chain_hash);
+        } else {
+            self.prev_chain = Some(stored_chain_hash.to_vec());
         }
-        self.prev_chain = Some(stored_chain_hash.to_vec());
         self.expected_seq += 1;
         self.checked += 1;
         true
@@ -169,42 +189,31 @@ impl Verifier {
 
 const BATCH: i64 = 2_000;
 
-/// A revision as verification reads it: its snapshot as the database's
-/// JSON text.
-#[derive(Queryable, Debug)]
-pub struct StoredRevision {
+/// A revision as verification reads it, borrowed from the driver's buffer:
+/// its snapshot as the database's JSON text, its stored hashes (None when
+/// not 32 bytes long, which the schema forbids).
+pub struct StoredRevision<'r> {
     pub seq: i64,
-    pub entity_kind: String,
-    pub entity_id: uuid::Uuid,
-    pub entity_version: i32,
-    pub action: String,
-    pub actor_id: uuid::Uuid,
-    pub reason: Option<String>,
+    pub head: EntryHead<'r>,
     pub recorded_at: chrono::DateTime<chrono::Utc>,
-    pub snapshot: String,
-    pub entry_hash: Vec<u8>,
-    pub chain_hash: Vec<u8>,
+    pub snapshot: &'r str,
+    pub entry_hash: Option<Hash>,
+    pub chain_hash: Option<Hash>,
 }
 
-impl StoredRevision {
-    /// The entry's fields before its time and snapshot.
-    pub fn head(&self) -> EntryHead<'_> {
-        EntryHead {
-            entity_kind: &self.entity_kind,
-            entity_id: self.entity_id,
-            entity_version: self.entity_version,
-            action: &self.action,
-            actor_id: self.actor_id,
-            reason: self.reason.as_deref(),
-        }
-    }
-}
+/// Seqs `after+1..=to` of the log, in seq order, each handed to `each` as
+/// the driver hands its row over: the text fields and the snapshot's JSON
+/// text are borrowed from the result, never copied into a row of their own
+/// (at a million revisions, those copies and their frees cost more than
+/// the chain check).
+pub fn read_stored(conn: &mut PgConnection, after: i64, to: i64, mut each: impl FnMut(StoredRevision<'_>)) -> AppResult<()> {
+    use diesel::connection::LoadConnection;
+    use diesel::deserialize::FromSql;
+    use diesel::pg::Pg;
+    use diesel::row::{Field, Row};
+    use diesel::sql_types::{BigInt, Integer, Timestamptz};
 
-/// Seqs `after+1..=to` of the log, snapshots as text: canonicalising the text is
-/// cheaper than building a `serde_json::Value` of each (the tests of
-/// `canonical::write_text` hold the two to the same bytes).
-pub fn stored_batch(conn: &mut PgConnection, after: i64, to: i64) -> QueryResult<Vec<StoredRevision>> {
-    revisions::table
+    let query = revisions::table
         .filter(revisions::seq.gt(after).and(revisions::seq.le(to)))
         .order(revisions::seq.asc())
         .select((
@@ -219,28 +228,76 @@ pub fn stored_batch(conn: &mut PgConnection, after: i64, to: i64) -> QueryResult
             diesel::dsl::sql::<diesel::sql_types::Text>("snapshot::text"),
             revisions::entry_hash,
             revisions::chain_hash,
-        ))
-        .load(conn)
+        ));
+    let malformed = |what: &str| crate::error::AppError::internal(format!("verify: a revision's {what} could not be read"));
+    for row in <PgConnection as LoadConnection>::load(conn, query)? {
+        let row = row?;
+        let fields: [_; 11] = std::array::from_fn(|i| row.get(i));
+        let bytes = |i: usize| fields[i].as_ref().and_then(|f| f.value());
+        let text = |i: usize| bytes(i).and_then(|v| std::str::from_utf8(v.as_bytes()).ok());
+        let uuid = |i: usize| bytes(i).and_then(|v| uuid::Uuid::from_slice(v.as_bytes()).ok());
+        let hash = |i: usize| bytes(i).and_then(|v| Hash::try_from(v.as_bytes()).ok());
+        let seq = bytes(0)
+            .and_then(|v| <i64 as FromSql<BigInt, Pg>>::from_sql(v).ok())
+            .ok_or_else(|| malformed("seq"))?;
+        let entity_version = bytes(3)
+            .and_then(|v| <i32 as FromSql<Integer, Pg>>::from_sql(v).ok())
+            .ok_or_else(|| malformed("entity_version"))?;
+        let recorded_at = bytes(7)
+            .and_then(|v| <chrono::DateTime<chrono::Utc> as FromSql<Timestamptz, Pg>>::from_sql(v).ok())
+            .ok_or_else(|| malformed("recorded_at"))?;
+        let (Some(entity_kind), Some(entity_id), Some(action), Some(actor_id), Some(snapshot)) =
+            (text(1), uuid(2), text(4), uuid(5), text(8))
+        else {
+            return Err(malformed("fields"));
+        };
+        let reason = match bytes(6) {
+            None => None,
+            Some(_) => Some(text(6).ok_or_else(|| malformed("reason"))?),
+        };
+        each(StoredRevision {
+            seq,
+            head: EntryHead {
+                entity_kind,
+                entity_id,
+                entity_version,
+                action,
+                actor_id,
+                reason,
+            },
+            recorded_at,
+            snapshot,
+            entry_hash: hash(9),
+            chain_hash: hash(10),
+        });
+    }
+    Ok(())
 }
 
 /// A revision reduced to what the chain check needs: its seq, the hash its
-/// fields give (None when the snapshot text is not JSON) and the two stored.
+/// fields give (None when the snapshot text is not JSON), the two stored
+/// (None when not 32 bytes long, which the schema forbids) and, when the
+/// revision before it was read in the same batch, the chain hash that
+/// revision's stored chain hash and this one's stored entry hash give.
 struct Hashed {
     seq: i64,
     entry_hash: Option<Hash>,
-    stored_entry_hash: Vec<u8>,
-    stored_chain_hash: Vec<u8>,
+    stored_entry_hash: Option<Hash>,
+    stored_chain_hash: Option<Hash>,
+    chain_after_previous: Option<Hash>,
 }
 
 /// Verifies seqs `from..=to` (to = the head when None) straight from the
 /// database. When the range reaches the head, the head is checked too.
 ///
 /// The range is read in batches of `BATCH` seqs, dealt in turn to one
-/// reader per connection (`conn`, and `second` when given: the database's
-/// JSON output is the costliest part, and two backends produce it at twice
-/// the rate). Each reader's batches are hashed on a thread of their own
-/// (entry hashes need nothing from other revisions); the chain is checked
-/// in seq order, taking the batches back in the order they were dealt.
+/// reader per connection (`conn` and `more`: the database's JSON output is
+/// the costliest part, and several backends produce it side by side while
+/// the readers hash). A reader hashes each row straight from the driver's
+/// buffer (no copy of a row is made) and also chains each row to the one
+/// before it in its batch: both need only stored values. One thread then
+/// checks the chain in seq order, taking the batches back in the order they
+/// were dealt.
 pub fn verify<'m>(
     conn: &mut PgConnection,
     more: impl IntoIterator<Item = &'m mut PgConnection>,
@@ -269,32 +326,15 @@ pub fn verify<'m>(
         let mut outboxes = Vec::new();
         let mut reading = Vec::new();
         for (i, conn) in conns.into_iter().enumerate() {
-            let (raw, raw_inbox) = std::sync::mpsc::sync_channel::<Vec<StoredRevision>>(4);
-            let (hashed, hashed_inbox) = std::sync::mpsc::sync_channel::<Vec<Hashed>>(4);
-            outboxes.push(hashed_inbox);
-            scope.spawn(move || {
-                let mut scratch = Scratch::default();
-                for batch in raw_inbox {
-                    let out: Vec<Hashed> = batch
-                        .into_iter()
-                        .map(|r| Hashed {
-                            seq: r.seq,
-                            entry_hash: stored_entry_hash(&r, &mut scratch),
-                            stored_entry_hash: r.entry_hash,
-                            stored_chain_hash: r.chain_hash,
-                        })
-                        .collect();
-                    if hashed.send(out).is_err() {
-                        return; // the chain check stopped
-                    }
-                }
-            });
+            let (hashed, outbox) = std::sync::mpsc::sync_channel::<Vec<Hashed>>(4);
+            outboxes.push(outbox);
             reading.push(scope.spawn(move || -> AppResult<()> {
+                let mut scratch = Scratch::default();
                 let mut lo = from - 1 + i as i64 * BATCH;
                 while lo < to {
-                    let batch = stored_batch(conn, lo, (lo + BATCH).min(to))?;
-                    if raw.send(batch).is_err() {
-                        break;
+                    let batch = hashed_batch(conn, lo, (lo + BATCH).min(to), &mut scratch)?;
+                    if hashed.send(batch).is_err() {
+                        break; // the chain check stopped
                     }
                     lo += readers * BATCH;
                 }
@@ -308,14 +348,20 @@ pub fn verify<'m>(
         'batches: for outbox in outboxes.iter().cycle() {
             let Ok(batch) = outbox.recv() else { break };
             for r in &batch {
-                if !verifier.check(r.seq, r.entry_hash, &r.stored_entry_hash, &r.stored_chain_hash) {
+                if !verifier.check_chained(
+                    r.seq,
+                    r.entry_hash,
+                    stored(&r.stored_entry_hash),
+                    stored(&r.stored_chain_hash),
+                    r.chain_after_previous.as_ref(),
+                ) {
                     break 'batches;
                 }
             }
             checked += batch.len() as u64;
             progress(checked, to);
         }
-        drop(outboxes); // stops the readers and hashers if the check ended early
+        drop(outboxes); // stops the readers if the check ended early
         for r in reading {
             r.join()
                 .map_err(|_| crate::error::AppError::internal("a verify reader panicked"))??;
@@ -339,21 +385,49 @@ pub fn verify<'m>(
     Ok(verifier.report())
 }
 
-/// A hashing thread's reusable state: the entry buffer, and the last
-/// `recorded_at` printed (a batch's revisions share one time: it is printed
-/// once per run of equal times).
+/// A stored hash as the check compares it (empty when it was not 32 bytes).
+fn stored(h: &Option<Hash>) -> &[u8] {
+    h.as_ref().map_or(&[], |h| h.as_slice())
+}
+
+/// A reader's reusable state: the entry buffer, and the last `recorded_at`
+/// printed (a batch's revisions share one time: it is printed once per run
+/// of equal times).
 #[derive(Default)]
 struct Scratch {
     entry: Vec<u8>,
     time: Option<(chrono::DateTime<chrono::Utc>, String)>,
 }
 
-fn stored_entry_hash(r: &StoredRevision, scratch: &mut Scratch) -> Option<Hash> {
-    if scratch.time.as_ref().is_none_or(|(t, _)| *t != r.recorded_at) {
-        scratch.time = Some((r.recorded_at, format_timestamp(r.recorded_at)));
+/// `t` as the entry prints it, printed again only when it changes.
+fn printed(time: &mut Option<(chrono::DateTime<chrono::Utc>, String)>, t: chrono::DateTime<chrono::Utc>) -> &str {
+    if time.as_ref().is_none_or(|(seen, _)| *seen != t) {
+        *time = Some((t, format_timestamp(t)));
     }
-    let recorded_at = scratch.time.as_ref().map_or("", |(_, text)| text.as_str());
-    entry_hash_of_text(&mut scratch.entry, &r.head(), recorded_at, &r.snapshot).ok()
+    time.as_ref().map_or("", |(_, text)| text.as_str())
+}
+
+/// Seqs `after+1..=to` of the log, each hashed as it is read.
+fn hashed_batch(conn: &mut PgConnection, after: i64, to: i64, scratch: &mut Scratch) -> AppResult<Vec<Hashed>> {
+    let Scratch { entry, time } = scratch;
+    let mut out = Vec::with_capacity((to - after).max(0) as usize);
+    let mut previous_chain: Option<Hash> = None;
+    read_stored(conn, after, to, |r| {
+        let entry_hash = entry_hash_of_text(entry, &r.head, printed(time, r.recorded_at), r.snapshot).ok();
+        let chain_after_previous = match (&previous_chain, &r.entry_hash) {
+            (Some(prev), Some(entry)) => Some(chain_hash(prev, entry)),
+            _ => None,
+        };
+        previous_chain = r.chain_hash;
+        out.push(Hashed {
+            seq: r.seq,
+            entry_hash,
+            stored_entry_hash: r.entry_hash,
+            stored_chain_hash: r.chain_hash,
+            chain_after_previous,
+        });
+    })?;
+    Ok(out)
 }
 
 /// Verifies an export (NDJSON, one revision per line) with no database.

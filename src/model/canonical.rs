@@ -126,6 +126,32 @@ pub fn write_text(out: &mut Vec<u8>, text: &str) -> Result<(), NotJson> {
     if parser.pos == text.len() { Ok(()) } else { Err(NotJson) }
 }
 
+/// One object's members while it is read: decoded keys and canonical
+/// values, each in one buffer. Kept per thread and reused (one per nesting
+/// level in use): verifying the log canonicalises millions of objects.
+#[derive(Default)]
+struct Members {
+    keys: String,
+    values: Vec<u8>,
+    /// Each member's key and value, as ranges of the two buffers.
+    spans: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+}
+
+impl Members {
+    fn clear(&mut self) {
+        self.keys.clear();
+        self.values.clear();
+        self.spans.clear();
+    }
+}
+
+/// Buffers grown past this by one huge object are dropped, not kept.
+const MAX_SPARE_BYTES: usize = 1 << 20;
+
+thread_local! {
+    static SPARE_MEMBERS: std::cell::RefCell<Vec<Members>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 struct TextParser<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -207,23 +233,32 @@ impl<'a> TextParser<'a> {
             out.extend_from_slice(b"{}");
             return Ok(());
         }
-        // Each member's value is written canonically into `values`; the
-        // members are then emitted in key order.
-        let mut values = Vec::with_capacity(self.bytes.len().min(1024));
-        let mut members: Vec<(std::borrow::Cow<'a, str>, std::ops::Range<usize>)> = Vec::with_capacity(16);
+        let mut members = SPARE_MEMBERS.with(|spare| spare.borrow_mut().pop()).unwrap_or_default();
+        let written = self.members(&mut members, out, depth);
+        members.clear();
+        if members.keys.capacity() + members.values.capacity() <= MAX_SPARE_BYTES {
+            SPARE_MEMBERS.with(|spare| spare.borrow_mut().push(members));
+        }
+        written
+    }
+
+    /// An object's members (after its `{`): each value written canonically
+    /// into `members`, then all emitted in key order.
+    fn members(&mut self, members: &mut Members, out: &mut Vec<u8>, depth: u32) -> Result<(), NotJson> {
         loop {
             self.skip_ws();
             if self.bytes.get(self.pos) != Some(&b'"') {
                 return Err(NotJson);
             }
-            let key = self.string()?;
+            let key_start = members.keys.len();
+            members.keys.push_str(&self.string()?);
             self.skip_ws();
             if self.next_byte()? != b':' {
                 return Err(NotJson);
             }
-            let start = values.len();
-            self.value(&mut values, depth)?;
-            members.push((key, start..values.len()));
+            let start = members.values.len();
+            self.value(&mut members.values, depth)?;
+            members.spans.push((key_start..members.keys.len(), start..members.values.len()));
             self.skip_ws();
             match self.next_byte()? {
                 b',' => {}
@@ -231,18 +266,19 @@ impl<'a> TextParser<'a> {
                 _ => return Err(NotJson),
             }
         }
-        members.sort_unstable_by(|a, b| utf16_order(&a.0, &b.0));
-        if members.windows(2).any(|w| w[0].0 == w[1].0) {
+        let Members { keys, values, spans } = members;
+        spans.sort_unstable_by(|a, b| utf16_order(&keys[a.0.clone()], &keys[b.0.clone()]));
+        if spans.windows(2).any(|w| keys[w[0].0.clone()] == keys[w[1].0.clone()]) {
             return Err(NotJson);
         }
         out.push(b'{');
-        for (i, (key, range)) in members.iter().enumerate() {
+        for (i, (key, value)) in spans.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            write_decoded(out, key);
+            write_string(out, &keys[key.clone()]);
             out.push(b':');
-            out.extend_from_slice(&values[range.clone()]);
+            out.extend_from_slice(&values[value.clone()]);
         }
         out.push(b'}');
         Ok(())

@@ -339,6 +339,20 @@ fn two_readers_verify_the_log_batch_by_batch_in_seq_order() {
     );
     assert_eq!(report.checked, 5_320);
 
+    // A forged chain hash at the first row of a batch (chained by the
+    // check, from the batch before) and inside one (chained by its reader).
+    for seq in [4_001, 3_000] {
+        tamper(
+            &mut conn,
+            &format!("UPDATE revisions SET chain_hash = sha256('forged'::bytea) WHERE seq = {seq}"),
+        );
+        let report = ledger::verify(&mut conn, Some(&mut second), 1, None, |_, _| {}).unwrap();
+        assert_eq!(
+            (report.first_bad_seq, report.problem, report.checked),
+            (Some(seq), Some(LogProblem::ChainHashMismatch), seq as u64 - 1)
+        );
+    }
+
     // A whole batch's worth of rows gone: a gap at its first seq, not a
     // short read.
     conn.batch_execute(
