@@ -57,13 +57,25 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
     }
 }
 
-/// Keys sort by their UTF-16 code units. For ASCII (and, generally, below
-/// U+D800) that is byte order; only supplementary characters differ.
+/// Keys sort by their UTF-16 code units. UTF-8 byte order is code point
+/// order, which UTF-16's differs from only between a supplementary
+/// character (UTF-8 lead byte F0–F4; a surrogate, D800–DBFF, in UTF-16) and
+/// one of U+E000–U+FFFF (lead byte EE or EF): the only case, at the first
+/// byte that differs, where the byte order is reversed. (Before it the two
+/// are equal and valid UTF-8, so both bytes there are lead bytes, or both
+/// continuation bytes of characters with the same lead.)
 fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
-    if a.is_ascii() && b.is_ascii() {
-        return a.as_bytes().cmp(b.as_bytes());
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let Some(i) = a.iter().zip(b).position(|(x, y)| x != y) else {
+        return a.len().cmp(&b.len());
+    };
+    let supplementary = |c: u8| c >= 0xF0;
+    let high_bmp = |c: u8| c == 0xEE || c == 0xEF;
+    match (a[i], b[i]) {
+        (x, y) if supplementary(x) && high_bmp(y) => std::cmp::Ordering::Less,
+        (x, y) if high_bmp(x) && supplementary(y) => std::cmp::Ordering::Greater,
+        (x, y) => x.cmp(&y),
     }
-    a.encode_utf16().cmp(b.encode_utf16())
 }
 
 fn write_number(out: &mut Vec<u8>, n: &serde_json::Number) {
@@ -523,6 +535,37 @@ mod tests {
             let mut out = vec![];
             write_text(&mut out, text).unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(ours(&v)).unwrap(), "{text}");
+        }
+    }
+
+    #[test]
+    fn keys_sort_as_their_utf16_code_units() {
+        let keys = [
+            "",
+            "a",
+            "aa",
+            "ab",
+            "b",
+            "é",
+            "ée",
+            "\u{7FF}",
+            "\u{800}",
+            "\u{D7FF}",
+            "\u{E000}",
+            "\u{E000}x",
+            "\u{FFFD}",
+            "\u{FFFF}",
+            "\u{10000}",
+            "\u{1F600}",
+            "\u{1F600}a",
+            "\u{10FFFF}",
+            "a\u{1F600}",
+            "a\u{FFFF}",
+        ];
+        for a in keys {
+            for b in keys {
+                assert_eq!(utf16_order(a, b), a.encode_utf16().cmp(b.encode_utf16()), "{a:?} vs {b:?}");
+            }
         }
     }
 
