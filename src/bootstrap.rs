@@ -23,10 +23,10 @@ pub fn signing_secret(config: &Config) -> AppResult<Secret> {
     }
     std::fs::create_dir_all(&config.data_dir).map_err(AppError::internal)?;
     let path = config.data_dir.join("jwt-secret");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        if existing.trim().len() >= MIN_SECRET_BYTES {
-            return Ok(Secret::new(existing.trim().as_bytes().to_vec()));
-        }
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && existing.trim().len() >= MIN_SECRET_BYTES
+    {
+        return Ok(Secret::new(existing.trim().as_bytes().to_vec()));
     }
     let secret = random_hex(32);
     write_private(&path, &secret).map_err(AppError::internal)?;

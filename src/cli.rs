@@ -308,10 +308,10 @@ pub fn database(config: &Config) -> Result<(String, Option<LocalCluster>), Box<d
 }
 
 fn stop_if_started(cluster: Option<LocalCluster>) {
-    if let Some(c) = cluster.filter(|c| c.started_here()) {
-        if let Err(e) = c.stop() {
-            tracing::warn!(error = %e, "could not stop the private PostgreSQL cluster");
-        }
+    if let Some(c) = cluster.filter(|c| c.started_here())
+        && let Err(e) = c.stop()
+    {
+        tracing::warn!(error = %e, "could not stop the private PostgreSQL cluster");
     }
 }
 

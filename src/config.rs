@@ -235,16 +235,16 @@ impl Config {
         })?;
 
         let database_url = get("DATABASE_URL");
-        if let Some(url) = &database_url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(bad("DATABASE_URL", "expected a postgres:// or postgresql:// URL"));
-            }
+        if let Some(url) = &database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(bad("DATABASE_URL", "expected a postgres:// or postgresql:// URL"));
         }
         let replica_url = get("CLAIMLEDGER_REPLICA_URL");
-        if let Some(url) = &replica_url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(bad("CLAIMLEDGER_REPLICA_URL", "expected a postgres:// or postgresql:// URL"));
-            }
+        if let Some(url) = &replica_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(bad("CLAIMLEDGER_REPLICA_URL", "expected a postgres:// or postgresql:// URL"));
         }
         let secret = match get("CLAIMLEDGER_JWT_SECRET") {
             Some(s) if s.len() < MIN_SECRET_BYTES => {

@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn notices_encode_claims_first_and_the_head_last_and_read_back() {
-        let ids: Vec<Uuid> = (0..500).map(|i| Uuid::from_u128(i)).collect();
+        let ids: Vec<Uuid> = (0..500).map(Uuid::from_u128).collect();
         let groups: Vec<(i64, i64)> = (0..2_000).map(|i| (i + 10, i + 1_000)).collect();
         let notice = BatchNotice {
             claims: Some(ids.clone()),

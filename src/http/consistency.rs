@@ -55,19 +55,19 @@ fn urlencoding_decode(value: &str) -> String {
 }
 
 pub async fn at_least(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    if matches!(*req.method(), Method::GET | Method::HEAD) {
-        if let Some(seq) = requested(&req)? {
-            let state = req.app_data::<web::Data<AppState>>().cloned();
-            req.extensions_mut().insert(MinSeq(seq));
-            if let Some(state) = state
-                && !state.log.reached(seq, WAIT).await
-            {
-                return Err(AppError::Unavailable(format!(
-                    "this server has not reached log position {seq} yet (it is at {}); retry in a moment",
-                    state.log.head()
-                ))
-                .into());
-            }
+    if matches!(*req.method(), Method::GET | Method::HEAD)
+        && let Some(seq) = requested(&req)?
+    {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        req.extensions_mut().insert(MinSeq(seq));
+        if let Some(state) = state
+            && !state.log.reached(seq, WAIT).await
+        {
+            return Err(AppError::Unavailable(format!(
+                "this server has not reached log position {seq} yet (it is at {}); retry in a moment",
+                state.log.head()
+            ))
+            .into());
         }
     }
     next.call(req).await

@@ -237,7 +237,7 @@ pub async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         .get_or_create(&PoolLabels { state: "in_use" })
         .set((pool.connections - pool.idle_connections) as i64);
     m.pool_max.set(state.config.db.pool_size as i64);
-    if let Ok(head) = with_conn(&state, |conn| crate::store::log::head(conn)).await {
+    if let Ok(head) = with_conn(&state, crate::store::log::head).await {
         m.head_seq.set(head.seq);
     }
     m.applied_seq.set(state.log.head());
@@ -254,7 +254,7 @@ pub async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     m.cache_entries.set(entries as i64);
     m.cache_bytes.set(bytes as i64);
     m.stream_clients.set(state.stream.clients() as i64);
-    if let Ok(queues) = with_conn(&state, |conn| crate::store::webhooks::queue_depths(conn)).await {
+    if let Ok(queues) = with_conn(&state, crate::store::webhooks::queue_depths).await {
         m.webhook_queue.clear();
         m.webhook_attempts.clear();
         m.webhook_failures.clear();

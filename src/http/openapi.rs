@@ -240,10 +240,10 @@ fn shared_rules(path: &str, op: &mut utoipa::openapi::path::Operation) {
             r.content.clear();
         }
     }
-    if let Some((status, links)) = follow_ups(&operation) {
-        if let Some(RefOr::T(r)) = responses.get_mut(status) {
-            r.links = typed(links);
-        }
+    if let Some((status, links)) = follow_ups(&operation)
+        && let Some(RefOr::T(r)) = responses.get_mut(status)
+    {
+        r.links = typed(links);
     }
 }
 

@@ -204,7 +204,7 @@ pub async fn stream(state: web::Data<AppState>, req: HttpRequest, params: web::Q
     let live = hub.frames.subscribe();
     let after = match after {
         Some(c) => c.0,
-        None => with_conn(&state, |conn| store::factchecks::derive::derived_seq(conn)).await?,
+        None => with_conn(&state, store::factchecks::derive::derived_seq).await?,
     };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let heartbeat = state.config.stream.heartbeat;

@@ -465,7 +465,7 @@ pub fn verify_export(reader: impl std::io::BufRead, mut progress: impl FnMut(u64
         if !v.check_record(&record) {
             break;
         }
-        if v.checked() % 10_000 == 0 {
+        if v.checked().is_multiple_of(10_000) {
             progress(v.checked());
         }
     }

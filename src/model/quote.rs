@@ -115,13 +115,13 @@ pub fn anchor(body: &str, q: &QuoteQuery) -> Result<Anchored, FieldError> {
         .collect();
     match matching.as_slice() {
         [(at, cp)] => {
-            if let Some(end) = q.end {
-                if end != (cp + exact_chars) as i64 {
-                    return Err(FieldError::new(
-                        "end",
-                        format!("the quote is {exact_chars} characters long, so end must be {}", cp + exact_chars),
-                    ));
-                }
+            if let Some(end) = q.end
+                && end != (cp + exact_chars) as i64
+            {
+                return Err(FieldError::new(
+                    "end",
+                    format!("the quote is {exact_chars} characters long, so end must be {}", cp + exact_chars),
+                ));
             }
             let prefix = q.prefix.clone().unwrap_or_else(|| last_chars(&body[..*at], CONTEXT_CHARS));
             let suffix = q

@@ -425,7 +425,7 @@ pub fn load_from(dir: &Source) -> Result<Fixture, FixtureError> {
         });
     }
     if let Some((key, _)) = claimants.iter().find(|(k, _)| !used.contains(k)) {
-        return Err(fixture_error(file, &format!("claimant '{key}'"), "no claim names it"));
+        return Err(fixture_error(file, format!("claimant '{key}'"), "no claim names it"));
     }
     Ok(Fixture {
         articles,

@@ -39,10 +39,10 @@ fn can_connect(url: &str) -> bool {
 /// 127.0.0.1:5432, else a private cluster under target/ (same code as `serve`).
 fn admin_url() -> String {
     for var in ["TEST_DATABASE_URL", "DATABASE_URL"] {
-        if let Ok(url) = std::env::var(var) {
-            if !url.trim().is_empty() {
-                return url;
-            }
+        if let Ok(url) = std::env::var(var)
+            && !url.trim().is_empty()
+        {
+            return url;
         }
     }
     let machine = "postgres://postgres@127.0.0.1:5432/postgres";

@@ -211,14 +211,12 @@ fn exported_macros(sources: &[(String, String)]) -> HashMap<String, String> {
     for (rel, text) in sources {
         let toks = tokens(&strip(text));
         for i in 0..toks.len() {
-            if toks[i].text == "macro_export" {
-                if let Some(j) = (i..toks.len().min(i + 40)).find(|j| toks[*j].text == "macro_rules") {
-                    if toks.get(j + 1).is_some_and(|t| t.text == "!") {
-                        if let Some(name) = toks.get(j + 2) {
-                            out.insert(name.text.clone(), layer_of_file(rel));
-                        }
-                    }
-                }
+            if toks[i].text == "macro_export"
+                && let Some(j) = (i..toks.len().min(i + 40)).find(|j| toks[*j].text == "macro_rules")
+                && toks.get(j + 1).is_some_and(|t| t.text == "!")
+                && let Some(name) = toks.get(j + 2)
+            {
+                out.insert(name.text.clone(), layer_of_file(rel));
             }
         }
     }
