@@ -514,7 +514,7 @@ mod tests {
         // The example of the Standard Webhooks specification's reference libraries.
         let key = STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let body = br#"{"test": 2432232314}"#;
-        let sig = signature(&[key.clone()], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).unwrap();
+        let sig = signature(std::slice::from_ref(&key), "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).unwrap();
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
         let two = signature(&[key.clone(), vec![7; 32]], "m", 1, b"x").unwrap();
         assert_eq!(two.split(' ').count(), 2);

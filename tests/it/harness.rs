@@ -531,7 +531,7 @@ impl ServerProcess {
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().unwrap();
+        let mut child = cmd.spawn().unwrap();
         let address = format!("http://127.0.0.1:{port}");
         let client = reqwest::blocking::Client::new();
         for _ in 0..200 {
@@ -549,6 +549,8 @@ impl ServerProcess {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!(
             "the server did not become ready: {}",
             std::fs::read_to_string(&stderr_path).unwrap_or_default()

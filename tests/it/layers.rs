@@ -104,8 +104,12 @@ fn layer_of_module(module: &str) -> Option<&'static str> {
         .find(|layer| layer.trim_end_matches('/').trim_end_matches(".rs") == module)
 }
 
+/// A path a layer may use (split on `::`), and whether its sub-paths are
+/// included.
+type Uses = (Vec<&'static str>, bool);
+
 /// What `layer` may use: None for anything.
-fn allowed(layer: &str) -> Option<Option<Vec<(Vec<&'static str>, bool)>>> {
+fn allowed(layer: &str) -> Option<Option<Vec<Uses>>> {
     let (_, list) = MAY_USE.iter().find(|(l, _)| *l == layer)?;
     if list.trim() == "*" {
         return Some(None);

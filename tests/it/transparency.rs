@@ -162,7 +162,7 @@ fn the_tree_over_the_log_is_signed_served_as_tiles_and_proves_every_revision() {
     assert_eq!(proof.index, 256);
     assert_eq!(proof.checkpoint_note, second_text);
     let verified = proof
-        .verify(&leaf_hash(&leaves[256]), first.origin(), &[key.clone()], &[], 0)
+        .verify(&leaf_hash(&leaves[256]), first.origin(), std::slice::from_ref(&key), &[], 0)
         .unwrap();
     assert_eq!(verified.checkpoint.size(), second.size());
     // Bound to its leaf: another leaf does not verify.
@@ -595,7 +595,7 @@ fn the_log_submits_checkpoints_to_its_witness_and_serves_the_quorums_cosigned_ch
                 &first_leaf,
                 "cosigned.test.example/log",
                 &[operator_key.verifier()],
-                &[cosigner.clone()],
+                std::slice::from_ref(&cosigner),
                 1,
             )
             .unwrap();

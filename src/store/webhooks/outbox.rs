@@ -96,12 +96,15 @@ fn before_withdrawal(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppRe
     Ok(text.flatten().and_then(|t| serde_json::from_str(&t).ok()))
 }
 
+/// A feed item as the outbox reads it: seq, claim, change, fact check, merged into.
+type FeedItemRow = (i64, Uuid, FeedChange, Option<String>, Option<Uuid>);
+
 /// The subscription's next events after its cursor, in log order: at most
 /// `max`, those its filter wants. When the look-ahead holds none it wants,
 /// the cursor passes over what was looked at (and nothing is returned).
 pub fn next_events(conn: &mut PgConnection, due: &Due, max: usize) -> AppResult<Vec<Outgoing>> {
     let derived = super::derived_position(conn)?;
-    let items: Vec<(i64, Uuid, FeedChange, Option<String>, Option<Uuid>)> = feed_items::table
+    let items: Vec<FeedItemRow> = feed_items::table
         .filter(
             feed_items::seq
                 .gt(due.after_seq)

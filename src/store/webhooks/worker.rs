@@ -159,13 +159,17 @@ async fn lead(conn: &mut PgConnection, settings: &WorkerSettings, sender: &Sende
     Ok(())
 }
 
+/// One subscription's share of a round: what is due, its events with their
+/// bodies, and its signing keys.
+type Job = (Due, Vec<(outbox::Outgoing, Vec<u8>)>, Vec<Vec<u8>>);
+
 /// One round; how many events were attempted. Each due subscription gets
 /// its next events (up to `PER_ROUND`) sent one after another, in log
 /// order, stopping at its first failure; subscriptions are served
 /// concurrently; each one's outcomes are recorded in one transaction.
 async fn round(conn: &mut PgConnection, settings: &WorkerSettings, sender: &Sender) -> AppResult<usize> {
     let due = outbox::due(conn, settings.concurrency as i64)?;
-    let mut jobs: Vec<(Due, Vec<(outbox::Outgoing, Vec<u8>)>, Vec<Vec<u8>>)> = vec![];
+    let mut jobs: Vec<Job> = vec![];
     for d in due {
         let events = outbox::next_events(conn, &d, PER_ROUND)?;
         if events.is_empty() {
