@@ -157,8 +157,11 @@ impl Members {
     }
 }
 
-/// Buffers grown past this by one huge object are dropped, not kept.
+/// Buffers grown past this by one huge object are dropped, not kept; so
+/// are spares beyond the nesting of ordinary documents (a thread keeps at
+/// most `MAX_SPARES` × `MAX_SPARE_BYTES`).
 const MAX_SPARE_BYTES: usize = 1 << 20;
+const MAX_SPARES: usize = 8;
 
 thread_local! {
     static SPARE_MEMBERS: std::cell::RefCell<Vec<Members>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -249,7 +252,12 @@ impl<'a> TextParser<'a> {
         let written = self.members(&mut members, out, depth);
         members.clear();
         if members.keys.capacity() + members.values.capacity() <= MAX_SPARE_BYTES {
-            SPARE_MEMBERS.with(|spare| spare.borrow_mut().push(members));
+            SPARE_MEMBERS.with(|spare| {
+                let mut spare = spare.borrow_mut();
+                if spare.len() < MAX_SPARES {
+                    spare.push(members);
+                }
+            });
         }
         written
     }
