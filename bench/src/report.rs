@@ -411,19 +411,18 @@ pub fn run(args: ReportArgs) -> Result<(), Box<dyn std::error::Error>> {
             num(f(v, "jcs_per_sec").unwrap_or(0.0)),
             num(sha)
         )?;
-    }
-    if let (Some(v), Some(r)) = (results.kind("verify"), results.kind("verify_read_ref")) {
-        let per = f(v, "verify_per_sec").unwrap_or(0.0);
-        let read = f(r, "per_sec").unwrap_or(0.0);
-        writeln!(
-            md,
-            "| (e) log verification against the database alone printing the same rows (binary `COPY … TO STDOUT` of the columns it reads, two psql connections over the two halves, output discarded: {} revisions in {:.2} s) | {} rev/s | {} rev/s | {:.3} | info | |",
-            r["revisions"],
-            f(r, "seconds").unwrap_or(0.0),
-            num(per),
-            num(read),
-            per / read.max(1e-9)
-        )?;
+        if let Some(r) = results.kind("verify_read_ref") {
+            let read = f(r, "per_sec").unwrap_or(0.0);
+            writeln!(
+                md,
+                "| (e) log verification against the database alone printing the same rows (binary `COPY … TO STDOUT` of the columns it reads, two psql connections over the two halves, output discarded: {} revisions in {:.2} s) | {} rev/s | {} rev/s | {:.3} | info | |",
+                r["revisions"],
+                f(r, "seconds").unwrap_or(0.0),
+                num(per),
+                num(read),
+                per / read.max(1e-9)
+            )?;
+        }
     }
     if let Some(v) = results.kind("verify_cli") {
         writeln!(
