@@ -187,7 +187,8 @@ impl Application {
         if config.public.cache_fill {
             cache.fill(pool.clone());
         }
-        let metrics = Arc::new(http::metrics::Metrics::new(config.db.pool_size, &cache.counters));
+        let accounts = http::bearer::AccountCache::new(log.clone());
+        let metrics = Arc::new(http::metrics::Metrics::new(config.db.pool_size, &cache.counters, &accounts.hits));
         let replica = config
             .replica_url
             .as_deref()
@@ -206,6 +207,7 @@ impl Application {
             keys: Arc::new(keys),
             metrics,
             cache,
+            accounts,
             log,
             replica,
             log_key: Arc::new(signing.verifier()),

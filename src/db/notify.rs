@@ -28,6 +28,9 @@ pub struct BatchNotice {
     /// The claims whose public fact check changed (None: too many to list,
     /// treat every one as changed).
     pub claims: Option<Vec<Uuid>>,
+    /// Whether an account (editor) changed: servers then forget the
+    /// accounts they keep for reads.
+    pub accounts: bool,
     /// Each group's last seq.
     pub groups: Vec<(i64, i64)>,
     /// The head after the batch.
@@ -43,15 +46,21 @@ pub enum LogEvent {
     Changed(Vec<Uuid>),
     /// Anything may have changed (too many to list, or notices were lost).
     ChangedAll,
+    /// An account changed (deactivated, say): what was known of accounts
+    /// is stale. (`ChangedAll` says so too.)
+    AccountsChanged,
     /// The log reached this head; everything up to it is derived.
     Head(i64),
 }
 
 impl BatchNotice {
-    /// The payloads of one batch, in the order they must be read: every
-    /// changed claim before any group, and the head last.
+    /// The payloads of one batch, in the order they must be read: accounts
+    /// and every changed claim before any group, and the head last.
     pub fn encode(&self) -> Vec<String> {
         let mut out = vec![];
+        if self.accounts {
+            out.push("e".to_string());
+        }
         match &self.claims {
             None => out.push("c *".to_string()),
             Some(ids) => {
@@ -85,6 +94,7 @@ impl BatchNotice {
 /// One payload, read back.
 #[derive(Debug, PartialEq, Eq)]
 enum Payload {
+    Accounts,
     Claims(Option<Vec<Uuid>>),
     Groups(Vec<(i64, i64)>),
     Head(i64, i64),
@@ -93,6 +103,7 @@ enum Payload {
 fn decode(payload: &str) -> Option<Payload> {
     let mut words = payload.split(' ');
     match words.next()? {
+        "e" => Some(Payload::Accounts),
         "c" => {
             let rest: Vec<&str> = words.collect();
             if rest == ["*"] {
@@ -270,6 +281,7 @@ impl LogWatch {
 
     fn apply(&self, payload: Payload) {
         match payload {
+            Payload::Accounts => self.emit(&LogEvent::AccountsChanged),
             Payload::Claims(Some(ids)) => self.emit(&LogEvent::Changed(ids)),
             Payload::Claims(None) => self.emit(&LogEvent::ChangedAll),
             Payload::Groups(groups) => {
@@ -403,6 +415,7 @@ mod tests {
         let groups: Vec<(i64, i64)> = (0..2_000).map(|i| (i + 10, i + 1_000)).collect();
         let notice = BatchNotice {
             claims: Some(ids.clone()),
+            accounts: true,
             groups: groups.clone(),
             head: 2_999,
             at_micros: 7,
@@ -411,10 +424,12 @@ mod tests {
         assert!(payloads.iter().all(|p| p.len() <= MAX_PAYLOAD), "payloads fit");
         assert!(payloads.len() > 3, "long lists are split");
         let decoded: Vec<Payload> = payloads.iter().map(|p| decode(p).unwrap()).collect();
+        assert_eq!(decoded.first(), Some(&Payload::Accounts), "accounts first");
         let (mut got_ids, mut got_groups, mut heads) = (vec![], vec![], vec![]);
         let mut seen_group = false;
         for p in decoded {
             match p {
+                Payload::Accounts => assert!(!seen_group && got_ids.is_empty(), "accounts come first"),
                 Payload::Claims(Some(c)) => {
                     assert!(!seen_group, "claims come before groups");
                     got_ids.extend(c);
@@ -430,6 +445,7 @@ mod tests {
         assert_eq!((got_ids, got_groups, heads), (ids, groups, vec![2_999]));
         let all = BatchNotice {
             claims: None,
+            accounts: false,
             groups: vec![],
             head: 3,
             at_micros: 9,

@@ -169,7 +169,7 @@ impl PublicCache {
                 *s = Store::default();
                 self.counters.invalidations.inc_by(n);
             }
-            LogEvent::Head(_) => {}
+            LogEvent::AccountsChanged | LogEvent::Head(_) => {}
         }
     }
 

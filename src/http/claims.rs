@@ -10,7 +10,7 @@ use super::json::JsonBody;
 use super::paging::{PageParams, Paged, id_cursor, seq_cursor};
 use super::problem::Problem;
 use super::write::{etag, post, required_if_match, stored, write};
-use super::{Allow, AppState, Fresh, as_actor, as_actor_read};
+use super::{Allow, AppState, Fresh, as_actor, as_actor_read, authenticated};
 use crate::error::{AppError, AppResult};
 use crate::http::Bearer;
 use crate::model::Role;
@@ -168,7 +168,7 @@ pub async fn read(
     if let AsOf::Seq(seq) = as_of
         && let Some(page) = state.cache.immutable(&format!("asof {id} {seq}"))
     {
-        as_actor(&state, bearer, super::revisions::AUDITORS, |_, _| Ok(())).await?;
+        authenticated(&state, bearer, super::revisions::AUDITORS).await?;
         return Ok(as_of_page(seq, &page));
     }
     let fresh = match as_of {
@@ -241,7 +241,7 @@ pub async fn history(
     // it): computed once, kept.
     let key = format!("history {id} {after} {limit}");
     if let Some(page) = state.cache.immutable(&key) {
-        as_actor(&state, bearer, super::revisions::AUDITORS, |_, _| Ok(())).await?;
+        authenticated(&state, bearer, super::revisions::AUDITORS).await?;
         return Ok(HttpResponse::Ok().content_type("application/json").body(page.body.clone()));
     }
     let entries = as_actor_read(&state, &req, bearer, super::revisions::AUDITORS, Fresh::Reader, move |conn| {

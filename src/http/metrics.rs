@@ -70,7 +70,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(pool_max: u32, cache: &CacheCounters) -> Self {
+    pub fn new(pool_max: u32, cache: &CacheCounters, accounts_kept: &Counter) -> Self {
         let mut registry = Registry::with_prefix("claimledger");
         let requests = Family::<RequestLabels, Counter>::default();
         // 0.25 ms … ~8 s
@@ -162,6 +162,11 @@ impl Metrics {
         let stream_clients = gauge(&mut registry, "stream_clients", "Open Server-Sent Events streams on this server");
         registry.register("cache_hits", "Public reads answered from memory", cache.hits.clone());
         registry.register("cache_misses", "Public reads that went to the database", cache.misses.clone());
+        registry.register(
+            "account_cache_hits",
+            "Authenticated reads whose account came from memory (no database statement)",
+            accounts_kept.clone(),
+        );
         registry.register(
             "cache_invalidations",
             "Cached public reads dropped because the log changed them",

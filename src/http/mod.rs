@@ -54,6 +54,8 @@ pub struct AppState {
     pub log: Arc<crate::db::notify::LogWatch>,
     /// Public reads kept in memory, invalidated by the log.
     pub cache: Arc<cache::PublicCache>,
+    /// Accounts found active, for reads (forgotten on any account change).
+    pub accounts: Arc<bearer::AccountCache>,
     /// The read replica, when one is configured.
     pub replica: Option<Arc<crate::db::replica::Replica>>,
     /// The log's checkpoint verifier key (served at /v1/log/key).
@@ -111,10 +113,11 @@ where
     .await?
 }
 
-/// Like [`as_actor`] for a read: the account is checked on the primary
-/// (deactivation takes effect at once), the read itself goes where
-/// [`with_read`] sends it. With no replica both run on one connection, in
-/// one trip to the blocking pool.
+/// Like [`as_actor`] for a read: the account comes from the accounts this
+/// server keeps when it may trust them ([`bearer::AccountCache`]), else from
+/// the primary; the read itself goes where [`with_read`] sends it. With no
+/// replica and an account to look up, both run on one connection, in one
+/// trip to the blocking pool.
 pub async fn as_actor_read<T, F>(
     state: &web::Data<AppState>,
     req: &HttpRequest,
@@ -127,11 +130,26 @@ where
     T: Send + 'static,
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
 {
+    if let Some(actor) = state.accounts.get(bearer.0.sub) {
+        allow.check(&actor)?;
+        return with_read(state, req, fresh, f).await;
+    }
     if state.replica.is_none() {
         return as_actor(state, bearer, allow, move |conn, _| f(conn)).await;
     }
     as_actor(state, bearer, allow, |_, _| Ok(())).await?;
     with_read(state, req, fresh, f).await
+}
+
+/// The account of a read that needs nothing else from the database (one
+/// answered from memory): from the accounts this server keeps, else as
+/// [`as_actor`] loads it.
+pub async fn authenticated(state: &web::Data<AppState>, bearer: Bearer, allow: Allow) -> AppResult<Actor> {
+    if let Some(actor) = state.accounts.get(bearer.0.sub) {
+        allow.check(&actor)?;
+        return Ok(actor);
+    }
+    as_actor(state, bearer, allow, |_, actor| Ok(actor.clone())).await
 }
 
 /// Runs `f` on a blocking thread with one pooled connection, taken inside the
@@ -180,9 +198,12 @@ where
     F: FnOnce(&mut PgConnection, &Actor) -> AppResult<T> + Send + 'static,
 {
     let editor_id = bearer.0.sub;
+    let accounts = state.accounts.clone();
+    let generation = accounts.generation();
     with_conn(state, move |conn| {
         let actor = store::editors::active_actor(conn, editor_id)?
             .ok_or_else(|| AppError::Unauthorized("the token's account does not exist or is deactivated".into()))?;
+        accounts.keep(&actor, generation);
         allow.check(&actor)?;
         f(conn, &actor)
     })

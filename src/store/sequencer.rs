@@ -20,6 +20,7 @@ use crate::db::notify::{BatchNotice, LogWatch};
 use crate::db::sql::{Param, Sql};
 use crate::error::{AppError, AppResult};
 use crate::ledger::{self, SequencedBatch};
+use crate::model::EntityKind;
 
 /// The advisory lock that makes a session the sequencer.
 const SEQUENCER_LOCK: i64 = 727_274_003;
@@ -100,6 +101,7 @@ pub fn step(conn: &mut PgConnection, state: &mut Sequencing) -> AppResult<Option
         derive::follow(conn, &batch.revisions, |changed| {
             BatchNotice {
                 claims: named(changed.to_vec()),
+                accounts: batch.revisions.iter().any(|r| r.entity_kind == EntityKind::Editor),
                 groups: batch.groups.iter().map(|g| (g.grp, g.last_seq)).collect(),
                 head: batch.head.seq,
                 at_micros: batch.head.recorded_at.timestamp_micros(),
@@ -202,6 +204,7 @@ pub fn catch_up(conn: &mut PgConnection) -> AppResult<()> {
             derive::follow(conn, &revisions, |changed| {
                 BatchNotice {
                     claims: named(changed.to_vec()),
+                    accounts: revisions.iter().any(|r| r.entity_kind == EntityKind::Editor),
                     groups: vec![],
                     head: upto,
                     at_micros: 0,

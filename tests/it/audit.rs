@@ -18,7 +18,7 @@ use diesel::sql_types::Untyped;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::harness::{ServerProcess, TestApp, problem, spawn_app};
+use crate::harness::{ServerProcess, TestApp, metric, problem, spawn_app};
 use crate::ledger::tamper;
 
 fn seeded_app() -> TestApp {
@@ -720,4 +720,55 @@ fn history_and_as_of_use_indexes_not_scans() {
     let as_of_time = explain(&mut conn, query);
     assert!(!as_of_time.contains("Seq Scan"), "{sql}\n{as_of_time}");
     assert!(as_of_time.contains("revisions_recorded_at_idx"), "{sql}\n{as_of_time}");
+}
+
+/// Audit reads answered from memory take the account from memory too — and
+/// a deactivation, once in the log, refuses them: at once for a read that
+/// names its position, and on any read within moments.
+#[test]
+fn reads_from_memory_keep_the_account_until_the_log_says_it_changed() {
+    let app = spawn_app();
+    let f = app.fixture();
+    let auditor = app.token("aud", &[Role::Auditor]);
+    // One revision a page: the page is full, so it is kept and answered
+    // from memory from then on.
+    let history = format!("/v1/claims/{}/history?limit=1", f.claim_id);
+    let as_of = format!("/v1/claims/{}?at_seq={}", f.claim_id, head_seq(&app));
+    for path in [&history, &as_of] {
+        assert_eq!(app.get_as(&auditor, path).status(), 200, "{path}");
+    }
+    let before = metric(&app, "claimledger_account_cache_hits_total");
+    for path in [&history, &as_of, &history] {
+        assert_eq!(app.get_as(&auditor, path).status(), 200, "{path}");
+    }
+    assert_eq!(
+        metric(&app, "claimledger_account_cache_hits_total") - before,
+        3.0,
+        "the account of each read came from memory"
+    );
+
+    let mut conn = app.conn();
+    let done = claimledger::store::editors::deactivate(&mut conn, claimledger::model::SYSTEM_ACTOR, "aud", Some("left")).unwrap();
+    let seq = claimledger::store::sequencer::wait_for(&mut conn, &done.pending.unwrap(), std::time::Duration::from_secs(10)).unwrap();
+    for path in [&history, &as_of] {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let detail = problem(app.get_as(&auditor, &format!("{path}{sep}min_seq={seq}")), 401);
+        assert!(detail["detail"].as_str().unwrap().contains("deactivated"), "{detail}");
+    }
+    // Without a position: refused as soon as this server heard of it.
+    assert_eq!(app.get_as(&auditor, &history).status(), 401);
+
+    // Writes never trust memory: an editor deactivated behind the log's
+    // back (in SQL, no notice) cannot write, though reads may still pass
+    // for a few seconds.
+    Sql::fixed("UPDATE editors SET active = false WHERE username = $1", vec![Param::text("ed")])
+        .execute(&mut conn)
+        .unwrap();
+    let r = app.patch_as(
+        &f.editor,
+        &format!("/v1/claims/{}", f.claim_id),
+        Some("*"),
+        &json!({"statement": "Edited by a deactivated account", "reason": "must fail"}),
+    );
+    assert_eq!(r.status(), 401);
 }

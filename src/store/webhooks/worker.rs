@@ -90,7 +90,7 @@ pub fn spawn(database_url: String, settings: WorkerSettings, watch: Arc<LogWatch
     watch.on_event(move |e| match e {
         LogEvent::Changed(claims) if claims.is_empty() => {}
         LogEvent::Changed(_) | LogEvent::ChangedAll => w.notify_one(),
-        LogEvent::Head(_) => {}
+        LogEvent::AccountsChanged | LogEvent::Head(_) => {}
     });
     std::thread::Builder::new()
         .name("webhooks".into())
