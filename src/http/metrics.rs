@@ -70,7 +70,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(pool_max: u32, cache: &CacheCounters, accounts_kept: &Counter) -> Self {
+    pub fn new(pool_max: u32, cache: &CacheCounters, account_hits: &Counter) -> Self {
         let mut registry = Registry::with_prefix("claimledger");
         let requests = Family::<RequestLabels, Counter>::default();
         // 0.25 ms … ~8 s
@@ -165,7 +165,7 @@ impl Metrics {
         registry.register(
             "account_cache_hits",
             "Authenticated reads whose account came from memory (no database statement)",
-            accounts_kept.clone(),
+            account_hits.clone(),
         );
         registry.register(
             "cache_invalidations",
