@@ -751,19 +751,25 @@ fn reads_from_memory_keep_the_account_until_the_log_says_it_changed() {
     let done = claimledger::store::editors::deactivate(&mut conn, claimledger::model::SYSTEM_ACTOR, "aud", Some("left")).unwrap();
     let seq = claimledger::store::sequencer::wait_for(&mut conn, &done.pending.unwrap(), std::time::Duration::from_secs(10)).unwrap();
     for path in [&history, &as_of] {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let detail = problem(app.get_as(&auditor, &format!("{path}{sep}min_seq={seq}")), 401);
+        let detail = problem(app.get_as(&auditor, &format!("{path}&min_seq={seq}")), 401);
         assert!(detail["detail"].as_str().unwrap().contains("deactivated"), "{detail}");
     }
     // Without a position: refused as soon as this server heard of it.
     assert_eq!(app.get_as(&auditor, &history).status(), 401);
 
     // Writes never trust memory: an editor deactivated behind the log's
-    // back (in SQL, no notice) cannot write, though reads may still pass
-    // for a few seconds.
+    // back (in SQL, no notice) cannot write, though reads may still take
+    // the account from memory for a few seconds. The editor's account is
+    // in memory (any request that asks the database keeps it) …
+    assert_eq!(app.get_as(&f.editor, "/v1/auth/me").status(), 200);
     Sql::fixed("UPDATE editors SET active = false WHERE username = $1", vec![Param::text("ed")])
         .execute(&mut conn)
         .unwrap();
+    // … so an audit read still finds it active, and refuses it only for
+    // its role (403; the database would have said 401) …
+    let refused = problem(app.get_as(&f.editor, &history), 403);
+    assert!(refused["detail"].as_str().unwrap().contains("auditor"), "{refused}");
+    // … while the write asks the database.
     let r = app.patch_as(
         &f.editor,
         &format!("/v1/claims/{}", f.claim_id),
