@@ -61,6 +61,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    claim_members (claim_id, entity_id) {
+        claim_id -> Uuid,
+        entity_id -> Uuid,
+    }
+}
+
+diesel::table! {
     claimants (id) {
         id -> Uuid,
         version -> Int4,
@@ -345,6 +352,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     articles,
     checkpoint_cosignatures,
     checkpoints,
+    claim_members,
     claimants,
     claims,
     editors,

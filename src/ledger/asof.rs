@@ -38,10 +38,12 @@ pub fn entity_at(conn: &mut PgConnection, entity_id: Uuid, seq: i64) -> AppResul
 }
 
 /// $1 claim id, $2 the same as text, $3 seq: the claim's newest revision at
-/// or before seq, its claimant's as of then, and each family member's. Each
-/// branch is an index scan (revisions_entity_idx, revisions_claim_idx); one
-/// statement where the claimant used to be a second. Only what a reader of
-/// snapshots needs comes back.
+/// or before seq, its claimant's as of then, and each family member's. A
+/// member is an entity that named the claim at some point
+/// (`claim_members`); its newest revision at or before seq is looked up by
+/// key (revisions_entity_idx) and kept only if it names the claim then (a
+/// merge may have moved it away before seq, or only after). One statement;
+/// only what a reader of snapshots needs comes back.
 pub const FAMILY_AT_SQL: &str = "WITH claim AS (
      SELECT * FROM revisions WHERE entity_id = $1 AND seq <= $3 ORDER BY seq DESC LIMIT 1
  )
@@ -52,9 +54,10 @@ pub const FAMILY_AT_SQL: &str = "WITH claim AS (
     WHERE entity_id = (SELECT (snapshot ->> 'claimant_id')::uuid FROM claim) AND seq <= $3
     ORDER BY seq DESC LIMIT 1)
    UNION ALL
-   (SELECT DISTINCT ON (entity_id) * FROM revisions
-    WHERE snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = $2 AND seq <= $3
-    ORDER BY entity_id, seq DESC)
+   SELECT r.* FROM claim_members m
+     CROSS JOIN LATERAL (SELECT * FROM revisions
+       WHERE entity_id = m.entity_id AND seq <= $3 ORDER BY seq DESC LIMIT 1) r
+   WHERE m.claim_id = $1 AND (r.snapshot ->> 'claim_id') = $2
  ) AS family";
 
 /// A revision as an as-of read needs it: where it is and what it holds, as

@@ -219,6 +219,8 @@ fn a_merged_claim_moves_its_parts_and_points_at_the_survivor() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
+    // The merge's three revisions (the appearance, the evidence, the claim) end at Log-Seq.
+    let merged_at: i64 = r.headers()["log-seq"].to_str().unwrap().parse().unwrap();
     let survivor: Value = r.json().unwrap();
     assert_eq!(survivor["id"], f.claim_id.as_str());
     assert_eq!(survivor["appearances"].as_array().unwrap().len(), 1, "the moved appearance");
@@ -255,6 +257,22 @@ fn a_merged_claim_moves_its_parts_and_points_at_the_survivor() {
         3,
         "the appearance, the evidence and the claim"
     );
+    // As of a seq, a moved part belongs to the claim it belonged to then:
+    // the duplicate's before the merge, the survivor's after it; the
+    // duplicate as of the merge matches its current view.
+    let parts = |id: &str, seq: i64| -> (usize, usize) {
+        let c: Value = app.get_as(&auditor, &format!("/v1/claims/{id}?at_seq={seq}")).json().unwrap();
+        (c["appearances"].as_array().unwrap().len(), c["evidence"].as_array().unwrap().len())
+    };
+    assert_eq!(parts(&dup_id, merged_at - 3), (1, 1), "the duplicate just before the merge");
+    assert_eq!(parts(&f.claim_id, merged_at - 3).1, 1, "the survivor just before the merge");
+    assert_eq!(parts(&f.claim_id, merged_at), (1, 2), "the survivor after it");
+    assert_eq!(
+        parts(&dup_id, merged_at),
+        (merged["appearances"].as_array().unwrap().len(), merged["evidence"].as_array().unwrap().len()),
+        "the duplicate after it, as its current view"
+    );
+    assert_eq!(parts(&dup_id, merged_at), (0, 0));
     let verify: Value = app.get_as(&auditor, "/v1/log/verify").json().unwrap();
     assert_eq!(verify["ok"], true);
 }
