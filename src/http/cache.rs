@@ -79,6 +79,32 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// The same entry, its bodies copied into allocations of their own
+    /// length: a body serialized into a growing buffer holds up to twice its
+    /// length, which [`Entry::size`] (and so the budget) would not see.
+    fn compact(self) -> Entry {
+        let copy = |b: &actix_web::web::Bytes| actix_web::web::Bytes::copy_from_slice(b);
+        match self {
+            Entry::FactCheck(Some(f)) => Entry::FactCheck(Some(Arc::new(CachedFactCheck {
+                seq: f.seq,
+                json: copy(&f.json),
+            }))),
+            Entry::FactCheck(None) => Entry::FactCheck(None),
+            Entry::Detail(d) => Entry::Detail(Arc::new(CachedDetail {
+                seq: d.seq,
+                factcheck: d.factcheck.clone(),
+                claimreview: copy(&d.claimreview),
+                aggregate_bytes: d.aggregate_bytes,
+            })),
+            Entry::Page(p) => Entry::Page(Arc::new(CachedPage {
+                etag: p.etag.clone(),
+                body: copy(&p.body),
+            })),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Store {
     entries: HashMap<Key, Entry>,
@@ -264,6 +290,7 @@ impl PublicCache {
         if size > self.max_bytes / 4 {
             return;
         }
+        let entry = entry.compact();
         let mut s = self.store.lock().expect("cache");
         // Checked under the lock: an invalidation takes the same lock.
         if self.generation.load(Ordering::Acquire) != start.0 {
@@ -345,5 +372,30 @@ impl PublicCache {
     pub fn size(&self) -> (usize, usize) {
         let s = self.store.lock().expect("cache");
         (s.entries.len(), s.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_body_is_copied_out_of_the_buffer_it_was_serialized_into() {
+        // A serialized body's buffer grows by doubling: this one holds 4 KiB for 3 bytes.
+        let mut buffer = Vec::with_capacity(4096);
+        buffer.extend_from_slice(b"{ }");
+        let body = actix_web::web::Bytes::from(buffer);
+        let page = Arc::new(CachedPage {
+            etag: "\"1\"".into(),
+            body: body.clone(),
+        });
+        let entry = Entry::Page(page);
+        let size = entry.size();
+        let Entry::Page(kept) = entry.compact() else {
+            panic!("a page stays a page")
+        };
+        assert_eq!((kept.etag.as_str(), &kept.body[..]), ("\"1\"", &b"{ }"[..]));
+        assert_ne!(kept.body.as_ptr(), body.as_ptr(), "the kept body has an allocation of its own");
+        assert_eq!(Entry::Page(kept).size(), size);
     }
 }

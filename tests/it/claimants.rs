@@ -269,7 +269,10 @@ fn a_merged_claim_moves_its_parts_and_points_at_the_survivor() {
     assert_eq!(parts(&f.claim_id, merged_at), (1, 2), "the survivor after it");
     assert_eq!(
         parts(&dup_id, merged_at),
-        (merged["appearances"].as_array().unwrap().len(), merged["evidence"].as_array().unwrap().len()),
+        (
+            merged["appearances"].as_array().unwrap().len(),
+            merged["evidence"].as_array().unwrap().len()
+        ),
         "the duplicate after it, as its current view"
     );
     assert_eq!(parts(&dup_id, merged_at), (0, 0));
