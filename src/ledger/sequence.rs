@@ -131,23 +131,6 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTre
     let last_seq = head.seq + pending.len() as i64;
     let last_chain = prev;
     let snapshot_bytes = pending.iter().map(|p| p.snapshot.len()).sum();
-    let snapshots: Vec<serde_json::Value> = pending
-        .iter()
-        .map(|p| {
-            serde_json::from_str(&p.snapshot)
-                .map_err(|e| AppError::internal(format!("pending revision ({}, {}) holds no JSON: {e}", p.grp, p.ord)))
-        })
-        .collect::<AppResult<_>>()?;
-    // Each (claim, entity) pair the batch's snapshots name, for
-    // claim_members: nearly always pairs it holds already (a new entity, or
-    // one a merge moves, adds one).
-    let mut members: Vec<(Uuid, Uuid)> = pending
-        .iter()
-        .zip(&snapshots)
-        .filter_map(|(p, s)| Some((s.get("claim_id")?.as_str()?.parse().ok()?, p.entity_id)))
-        .collect();
-    members.sort_unstable();
-    members.dedup();
     let leaves: Vec<&[u8]> = hashes.iter().map(|(eh, _)| eh.as_slice()).collect();
     let (tree_size, tiles) = super::tree::integrate(conn, head.seq, &leaves, tree)?;
     // The revisions, the tree's tiles and size, and the head: one statement.
@@ -184,16 +167,11 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTre
     ];
     let arrays: Vec<String> = columns.iter().map(|(p, t)| format!("{p}::{t}[]")).collect();
     let at_param = sql.param(Param::Time(at));
-    let (member_claims, member_entities): (Vec<Uuid>, Vec<Uuid>) = members.into_iter().unzip();
-    let (member_claims, member_entities) = (sql.param(Param::Uuids(member_claims)), sql.param(Param::Uuids(member_entities)));
     sql.push(&format!(
         "WITH appended AS ( \
            INSERT INTO revisions (seq, entity_kind, entity_id, entity_version, action, actor_id, reason, recorded_at, snapshot, entry_hash, chain_hash) \
            SELECT r.seq, r.kind, r.id, r.version, r.action, r.actor, r.reason, {at_param}, r.snapshot::jsonb, r.eh, r.ch \
            FROM unnest({}) AS r(seq, kind, id, version, action, actor, reason, snapshot, eh, ch)), \
-         members AS ( \
-           INSERT INTO claim_members (claim_id, entity_id) \
-           SELECT * FROM unnest({member_claims}::uuid[], {member_entities}::uuid[]) ON CONFLICT DO NOTHING), \
          tiles AS (",
         arrays.join(", ")
     ));
@@ -222,22 +200,25 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTre
     let revisions = pending
         .into_iter()
         .zip(hashes)
-        .zip(snapshots)
         .enumerate()
-        .map(|(i, ((p, (eh, ch)), snapshot))| Revision {
-            seq: head.seq + 1 + i as i64,
-            entity_kind: p.entity_kind,
-            entity_id: p.entity_id,
-            entity_version: p.entity_version,
-            action: p.action,
-            actor_id: p.actor_id,
-            reason: p.reason,
-            recorded_at: at,
-            snapshot,
-            entry_hash: eh.to_vec(),
-            chain_hash: ch.to_vec(),
+        .map(|(i, (p, (eh, ch)))| {
+            let snapshot = serde_json::from_str(&p.snapshot)
+                .map_err(|e| AppError::internal(format!("pending revision ({}, {}) holds no JSON: {e}", p.grp, p.ord)))?;
+            Ok(Revision {
+                seq: head.seq + 1 + i as i64,
+                entity_kind: p.entity_kind,
+                entity_id: p.entity_id,
+                entity_version: p.entity_version,
+                action: p.action,
+                actor_id: p.actor_id,
+                reason: p.reason,
+                recorded_at: at,
+                snapshot,
+                entry_hash: eh.to_vec(),
+                chain_hash: ch.to_vec(),
+            })
         })
-        .collect();
+        .collect::<AppResult<Vec<_>>>()?;
     Ok(Some(SequencedBatch {
         revisions,
         groups,
