@@ -77,9 +77,7 @@ impl Entry {
             Entry::Page(p) => p.body.len() + p.etag.len(),
         }
     }
-}
 
-impl Entry {
     /// The same entry, its bodies copied into allocations of their own
     /// length: a body serialized into a growing buffer holds up to twice its
     /// length, which [`Entry::size`] (and so the budget) would not see.
