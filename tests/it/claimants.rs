@@ -267,15 +267,16 @@ fn a_merged_claim_moves_its_parts_and_points_at_the_survivor() {
     assert_eq!(parts(&dup_id, merged_at - 3), (1, 1), "the duplicate just before the merge");
     assert_eq!(parts(&f.claim_id, merged_at - 3).1, 1, "the survivor just before the merge");
     assert_eq!(parts(&f.claim_id, merged_at), (1, 2), "the survivor after it");
+    let dup_after = parts(&dup_id, merged_at);
     assert_eq!(
-        parts(&dup_id, merged_at),
+        dup_after,
         (
             merged["appearances"].as_array().unwrap().len(),
             merged["evidence"].as_array().unwrap().len()
         ),
         "the duplicate after it, as its current view"
     );
-    assert_eq!(parts(&dup_id, merged_at), (0, 0));
+    assert_eq!(dup_after, (0, 0));
     let verify: Value = app.get_as(&auditor, "/v1/log/verify").json().unwrap();
     assert_eq!(verify["ok"], true);
 }
