@@ -9,16 +9,16 @@
 WITH claim AS (
      SELECT * FROM revisions WHERE entity_id = ('01900002-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid AND seq <= :at ORDER BY seq DESC LIMIT 1
  )
- SELECT seq, entity_kind, snapshot::text AS snapshot FROM (
+ SELECT seq, entity_kind, snapshot FROM (
    SELECT * FROM claim
    UNION ALL
    (SELECT * FROM revisions
-    WHERE entity_id = (SELECT (snapshot ->> 'claimant_id')::uuid FROM claim) AND seq <= :at
+    WHERE entity_id = (SELECT (snapshot::jsonb ->> 'claimant_id')::uuid FROM claim) AND seq <= :at
     ORDER BY seq DESC LIMIT 1)
    UNION ALL
    SELECT r.* FROM claim_members m
      CROSS JOIN LATERAL (SELECT * FROM revisions
        WHERE entity_id = m.entity_id AND seq <= :at ORDER BY seq DESC LIMIT 1) r
    WHERE m.claim_id = ('01900002-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid
-     AND (r.snapshot ->> 'claim_id') = ('01900002-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))
+     AND r.claim_id = ('01900002-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid
  ) AS family;

@@ -12,6 +12,6 @@ SELECT * FROM (
      (SELECT * FROM revisions WHERE entity_id = ('01900002-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid AND seq > :after ORDER BY seq LIMIT :page)
      UNION ALL
      (SELECT * FROM revisions
-      WHERE snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = ('01900002-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0')) AND seq > :after
-      ORDER BY (snapshot ->> 'claim_id'), seq LIMIT :page)
+      WHERE claim_id = ('01900002-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid AND seq > :after
+      ORDER BY claim_id, seq LIMIT :page)
  ) family ORDER BY seq LIMIT :page;

@@ -246,9 +246,10 @@ diesel::table! {
         actor_id -> Uuid,
         reason -> Nullable<Text>,
         recorded_at -> Timestamptz,
-        snapshot -> Jsonb,
+        snapshot -> Text,
         entry_hash -> Bytea,
         chain_hash -> Bytea,
+        claim_id -> Nullable<Uuid>,
     }
 }
 

@@ -37,7 +37,7 @@ pub fn entity_at(conn: &mut PgConnection, entity_id: Uuid, seq: i64) -> AppResul
         .optional()?)
 }
 
-/// $1 claim id, $2 the same as text, $3 seq: the claim's newest revision at
+/// $1 claim id, $2 seq: the claim's newest revision at
 /// or before seq, its claimant's as of then, and each family member's. A
 /// member is an entity that named the claim at some point
 /// (`claim_members`); its newest revision at or before seq is looked up by
@@ -45,23 +45,23 @@ pub fn entity_at(conn: &mut PgConnection, entity_id: Uuid, seq: i64) -> AppResul
 /// merge may have moved it away before seq, or only after). One statement;
 /// only what a reader of snapshots needs comes back.
 pub const FAMILY_AT_SQL: &str = "WITH claim AS (
-     SELECT * FROM revisions WHERE entity_id = $1 AND seq <= $3 ORDER BY seq DESC LIMIT 1
+     SELECT * FROM revisions WHERE entity_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1
  )
- SELECT seq, entity_kind, snapshot::text AS snapshot FROM (
+ SELECT seq, entity_kind, snapshot FROM (
    SELECT * FROM claim
    UNION ALL
    (SELECT * FROM revisions
-    WHERE entity_id = (SELECT (snapshot ->> 'claimant_id')::uuid FROM claim) AND seq <= $3
+    WHERE entity_id = (SELECT (snapshot::jsonb ->> 'claimant_id')::uuid FROM claim) AND seq <= $2
     ORDER BY seq DESC LIMIT 1)
    UNION ALL
    SELECT r.* FROM claim_members m
      CROSS JOIN LATERAL (SELECT * FROM revisions
-       WHERE entity_id = m.entity_id AND seq <= $3 ORDER BY seq DESC LIMIT 1) r
-   WHERE m.claim_id = $1 AND (r.snapshot ->> 'claim_id') = $2
+       WHERE entity_id = m.entity_id AND seq <= $2 ORDER BY seq DESC LIMIT 1) r
+   WHERE m.claim_id = $1 AND r.claim_id = $1
  ) AS family";
 
 /// A revision as an as-of read needs it: where it is and what it holds, as
-/// the JSON text PostgreSQL prints (parsed by the reader straight into its
+/// the JSON text the log stores (parsed by the reader straight into its
 /// entity type).
 #[derive(QueryableByName, Debug)]
 pub struct SnapshotAt {
@@ -76,11 +76,7 @@ pub struct SnapshotAt {
 /// A claim, its claimant and everything hanging off it (appearances,
 /// evidence, verdicts), each as it stood at `seq`, in seq order.
 pub fn claim_family_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<Vec<SnapshotAt>> {
-    let claim_text = claim_id.to_string();
-    let mut family: Vec<SnapshotAt> = Sql::fixed(
-        FAMILY_AT_SQL,
-        vec![Param::Uuid(claim_id), Param::text(claim_text), Param::BigInt(seq)],
-    )
+    let mut family: Vec<SnapshotAt> = Sql::fixed(FAMILY_AT_SQL, vec![Param::Uuid(claim_id), Param::BigInt(seq)])
     .load(conn)?;
     family.sort_by_key(|r| r.seq);
     Ok(family)

@@ -170,7 +170,7 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTre
     sql.push(&format!(
         "WITH appended AS ( \
            INSERT INTO revisions (seq, entity_kind, entity_id, entity_version, action, actor_id, reason, recorded_at, snapshot, entry_hash, chain_hash) \
-           SELECT r.seq, r.kind, r.id, r.version, r.action, r.actor, r.reason, {at_param}, r.snapshot::jsonb, r.eh, r.ch \
+           SELECT r.seq, r.kind, r.id, r.version, r.action, r.actor, r.reason, {at_param}, r.snapshot, r.eh, r.ch \
            FROM unnest({}) AS r(seq, kind, id, version, action, actor, reason, snapshot, eh, ch)), \
          tiles AS (",
         arrays.join(", ")

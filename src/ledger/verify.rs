@@ -225,7 +225,7 @@ pub fn read_stored(conn: &mut PgConnection, after: i64, to: i64, mut each: impl 
             revisions::actor_id,
             revisions::reason,
             revisions::recorded_at,
-            diesel::dsl::sql::<diesel::sql_types::Text>("snapshot::text"),
+            revisions::snapshot,
             revisions::entry_hash,
             revisions::chain_hash,
         ));

@@ -105,9 +105,27 @@ pub struct Revision {
     pub actor_id: Uuid,
     pub reason: Option<String>,
     pub recorded_at: DateTime<Utc>,
+    #[diesel(deserialize_as = SnapshotText)]
     pub snapshot: serde_json::Value,
     pub entry_hash: Vec<u8>,
     pub chain_hash: Vec<u8>,
+}
+
+/// A snapshot as the log stores it: the JSON text it was hashed from,
+/// parsed on the way out (an unreadable one is an error, never a default).
+#[derive(Debug, diesel::FromSqlRow)]
+pub struct SnapshotText(pub serde_json::Value);
+
+impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for SnapshotText {
+    fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        Ok(SnapshotText(serde_json::from_slice(value.as_bytes())?))
+    }
+}
+
+impl From<SnapshotText> for serde_json::Value {
+    fn from(s: SnapshotText) -> Self {
+        s.0
+    }
 }
 
 /// A revision as JSON, in the API and in the export: exactly the entry's

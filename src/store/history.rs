@@ -33,28 +33,22 @@ pub struct HistoryEntry {
     pub chain_hash: String,
 }
 
-/// $1 claim id, $2 the same as text, $3 after seq, $4 limit. Each branch is
-/// an index scan (revisions_entity_idx, revisions_claim_idx).
+/// $1 claim id, $2 after seq, $3 limit. Each branch is an index scan
+/// (revisions_entity_idx, revisions_claim_idx).
 pub const HISTORY_SQL: &str = "SELECT * FROM (
-     (SELECT * FROM revisions WHERE entity_id = $1 AND seq > $3 ORDER BY seq LIMIT $4)
+     (SELECT * FROM revisions WHERE entity_id = $1 AND seq > $2 ORDER BY seq LIMIT $3)
      UNION ALL
      (SELECT * FROM revisions
-      WHERE snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = $2 AND seq > $3
-      ORDER BY (snapshot ->> 'claim_id'), seq LIMIT $4)
- ) family ORDER BY seq LIMIT $4";
+      WHERE claim_id = $1 AND seq > $2
+      ORDER BY claim_id, seq LIMIT $3)
+ ) family ORDER BY seq LIMIT $3";
 
 /// Every revision of the claim and of everything hanging off it, in log
 /// order, after seq `after`.
 pub fn claim_history(conn: &mut PgConnection, claim_id: Uuid, after: i64, limit: i64) -> AppResult<Vec<HistoryEntry>> {
-    let claim_text = claim_id.to_string();
     let page: Vec<Revision> = Sql::fixed(
         HISTORY_SQL,
-        vec![
-            Param::Uuid(claim_id),
-            Param::text(claim_text),
-            Param::BigInt(after),
-            Param::BigInt(limit),
-        ],
+        vec![Param::Uuid(claim_id), Param::BigInt(after), Param::BigInt(limit)],
     )
     .load(conn)?;
     // The id must name a claim: a page holding the id's own revisions shows
@@ -115,7 +109,7 @@ pub fn claim_history(conn: &mut PgConnection, claim_id: Uuid, after: i64, limit:
 struct Previous {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     entity_id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    #[diesel(sql_type = diesel::sql_types::Text, deserialize_as = crate::model::SnapshotText)]
     snapshot: serde_json::Value,
 }
 

@@ -150,6 +150,6 @@ struct Newest {
     entity_id: Uuid,
     #[diesel(sql_type = Text)]
     entity_kind: EntityKind,
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    #[diesel(sql_type = diesel::sql_types::Text, deserialize_as = crate::model::SnapshotText)]
     snapshot: serde_json::Value,
 }

@@ -201,7 +201,7 @@ fn a_tampered_snapshot_is_an_entry_hash_mismatch_at_that_seq() {
     let mut conn = five_revisions(&db);
     tamper(
         &mut conn,
-        "UPDATE revisions SET snapshot = jsonb_set(snapshot, '{statement}', '\"rewritten\"') WHERE seq = 3",
+        "UPDATE revisions SET snapshot = jsonb_set(snapshot::jsonb, '{statement}', '\"rewritten\"')::text WHERE seq = 3",
     );
     let report = ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
     assert!(!report.ok);
@@ -330,7 +330,7 @@ fn two_readers_verify_the_log_batch_by_batch_in_seq_order() {
 
     tamper(
         &mut conn,
-        "UPDATE revisions SET snapshot = jsonb_set(snapshot, '{tags,0}', '\"b\"') WHERE seq = 5321",
+        "UPDATE revisions SET snapshot = jsonb_set(snapshot::jsonb, '{tags,0}', '\"b\"')::text WHERE seq = 5321",
     );
     let report = ledger::verify(&mut conn, Some(&mut second), 1, None, |_, _| {}).unwrap();
     assert_eq!(
@@ -418,6 +418,56 @@ fn the_stored_hashes_are_jcs_and_sha256_of_the_entry() {
     };
     assert_eq!(entry_hash(&entry).to_vec(), appended.entry_hash);
     assert_eq!(chain_hash(&GENESIS, &appended.entry_hash).to_vec(), appended.chain_hash);
+}
+
+#[derive(diesel::QueryableByName)]
+struct StoredText {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    snapshot: String,
+    #[diesel(sql_type = diesel::sql_types::Bytea)]
+    entry_hash: Vec<u8>,
+}
+
+#[test]
+fn a_snapshot_is_stored_as_the_jcs_text_its_entry_hash_covers() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    let actor_id = actor(&mut conn);
+    let entity = Uuid::now_v7();
+    let seq = append_one(&mut conn, actor_id, 1, entity);
+    let recorded_at = claimledger::model::format_timestamp(revision(&mut conn, seq).recorded_at);
+    let stored: StoredText = diesel::sql_query("SELECT snapshot, entry_hash FROM revisions WHERE seq = $1")
+    .bind::<diesel::sql_types::BigInt, _>(seq)
+    .get_result(&mut conn)
+    .unwrap();
+    let expected = format!(r#"{{"id":"{entity}","statement":"statement 1","version":1}}"#);
+    assert_eq!(stored.snapshot, expected, "the stored text is JCS(snapshot), byte for byte");
+    // The entry hash covers those very bytes: the entry's JCS is its fields
+    // followed by the stored text, with nothing re-encoded.
+    let entry = format!(
+        r#"{{"action":"create","actor_id":"{actor_id}","entity_id":"{entity}","entity_kind":"claim","entity_version":1,"reason":null,"recorded_at":"{}","snapshot":{}}}"#,
+        recorded_at, stored.snapshot
+    );
+    assert_eq!(claimledger::model::digest::sha256(entry.as_bytes()).to_vec(), stored.entry_hash);
+    // The database derives the claim id an entity names from the same text.
+    let named: Option<Uuid> = {
+        use claimledger::db::schema::revisions::dsl as r;
+        r::revisions.find(seq).select(r::claim_id).first(&mut conn).unwrap()
+    };
+    assert_eq!(named, None, "a claim's own snapshot names no claim_id");
+}
+
+#[test]
+fn a_snapshot_that_is_not_json_is_refused_by_the_log() {
+    let db = TestDb::new();
+    let mut conn = five_revisions(&db);
+    let err = conn
+        .batch_execute(
+            "ALTER TABLE revisions DISABLE TRIGGER revisions_no_update; \
+             UPDATE revisions SET snapshot = 'not json' WHERE seq = 2",
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("json"), "{err}");
 }
 
 #[test]

@@ -141,7 +141,7 @@ fn writes_to_one_entity_are_sequenced_in_the_order_they_committed() {
             .map(|h| (h.entity_id, h.seq, h.claim_id))
             .collect();
     let from_log: Vec<(uuid::Uuid, i64, Option<String>)> = diesel::sql_query(
-        "SELECT DISTINCT ON (entity_id) entity_id, seq, snapshot ->> 'claim_id' AS claim_id FROM revisions ORDER BY entity_id, seq DESC",
+        "SELECT DISTINCT ON (entity_id) entity_id, seq, claim_id::text AS claim_id FROM revisions ORDER BY entity_id, seq DESC",
     )
     .load::<Head>(&mut conn)
     .unwrap()

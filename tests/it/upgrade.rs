@@ -151,3 +151,44 @@ fn a_version_1_database_is_brought_to_the_editorial_model_through_the_log() {
         .unwrap();
     assert_eq!(public, 16, "the v1 seed's published fact checks");
 }
+
+#[test]
+fn a_log_kept_as_jsonb_is_the_same_log_once_its_snapshots_are_text() {
+    use diesel_migrations::MigrationHarness;
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    // Back to the schema before snapshots became text (migration 12's
+    // down.sql), the v1 log restored there as jsonb, then migrated again.
+    let reverted = conn.revert_last_migration(claimledger::db::MIGRATIONS).unwrap();
+    assert_eq!(reverted.to_string(), "20261208000012", "migration 12 (snapshot_text) was reverted");
+    let v1 = restore_v1(&mut conn);
+    conn.batch_execute("DELETE FROM pending_revisions").unwrap();
+    let applied = conn.run_pending_migrations(claimledger::db::MIGRATIONS).unwrap();
+    assert_eq!(applied.len(), 1);
+
+    // The same revisions, hashes and all: the log verifies, its export is
+    // the v1 export, and the claim each entity named is found by key.
+    let report = claimledger::ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.checked, v1.len() as u64);
+    let exported = claimledger::store::log::batch(&mut conn, 0, v1.len() as i64, 10_000).unwrap();
+    assert_eq!(exported.len(), v1.len());
+    for (old, now) in v1.iter().zip(&exported) {
+        assert_eq!(
+            serde_json::to_value(old).unwrap(),
+            serde_json::to_value(RevisionRecord::from(now)).unwrap()
+        );
+    }
+    use claimledger::db::schema::revisions::dsl as r;
+    let named: Vec<(i64, Option<uuid::Uuid>)> = r::revisions.select((r::seq, r::claim_id)).order(r::seq).load(&mut conn).unwrap();
+    let expected: Vec<(i64, Option<uuid::Uuid>)> = v1
+        .iter()
+        .map(|rec| (rec.seq, rec.snapshot.get("claim_id").and_then(|c| c.as_str()).map(|c| c.parse().unwrap())))
+        .collect();
+    assert_eq!(named, expected);
+    assert!(named.iter().filter(|(_, c)| c.is_some()).count() > 100, "appearances, evidence and verdicts name their claim");
+    // A claim's history, found through those keys, holds its evidence.
+    let claim = expected.iter().find_map(|(_, c)| *c).unwrap();
+    let history = claimledger::store::history::claim_history(&mut conn, claim, 0, 100).unwrap();
+    assert!(history.iter().any(|h| h.entity_kind == EntityKind::Evidence), "{history:?}");
+}

@@ -49,7 +49,7 @@ const FAMILIES_AT_SQL: &str = "SELECT r.* FROM entity_heads h \
      UNION ALL \
      SELECT * FROM (SELECT DISTINCT ON (entity_id) * FROM revisions \
        WHERE seq <= $1 AND (entity_id = ANY($2) \
-          OR (snapshot ? 'claim_id' AND (snapshot ->> 'claim_id') = ANY($3::text[]))) \
+          OR claim_id = ANY($3::text[]::uuid[])) \
        ORDER BY entity_id, seq DESC) every_version \
      WHERE NOT (SELECT heads_seq = $1 FROM log_derived)";
 
