@@ -5,14 +5,17 @@
 -- PostgreSQL's printing of their jsonb; verification canonicalises every
 -- snapshot from its text, so both kinds verify.
 --
--- `claim_id` (what everything hanging off a claim names) is derived from
--- the snapshot by the database itself, so the lookups over the hashed data
--- (history, as-of, derivation, claim_members) cannot disagree with it.
--- An ALTER is not an UPDATE: the append-only triggers stay as they are.
+-- `claim_id` is what everything hanging off a claim names in its snapshot:
+-- an index over the hashed data (history, as-of, derivation and
+-- claim_members look claims up by it), given by the sequencer from the
+-- snapshot it parses anyway. Here it is derived once for the rows already
+-- there (a generated column made plain: an ALTER, not an UPDATE, so the
+-- append-only triggers stay as they are).
 DROP INDEX revisions_claim_idx;
 ALTER TABLE revisions ALTER COLUMN snapshot TYPE text USING snapshot::text;
 ALTER TABLE revisions
     ADD COLUMN claim_id uuid GENERATED ALWAYS AS ((snapshot::jsonb ->> 'claim_id')::uuid) STORED;
+ALTER TABLE revisions ALTER COLUMN claim_id DROP EXPRESSION;
 CREATE INDEX revisions_claim_idx ON revisions (claim_id, seq) WHERE claim_id IS NOT NULL;
 
 CREATE OR REPLACE FUNCTION claimledger_add_claim_members() RETURNS trigger

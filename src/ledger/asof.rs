@@ -76,8 +76,7 @@ pub struct SnapshotAt {
 /// A claim, its claimant and everything hanging off it (appearances,
 /// evidence, verdicts), each as it stood at `seq`, in seq order.
 pub fn claim_family_at(conn: &mut PgConnection, claim_id: Uuid, seq: i64) -> AppResult<Vec<SnapshotAt>> {
-    let mut family: Vec<SnapshotAt> = Sql::fixed(FAMILY_AT_SQL, vec![Param::Uuid(claim_id), Param::BigInt(seq)])
-    .load(conn)?;
+    let mut family: Vec<SnapshotAt> = Sql::fixed(FAMILY_AT_SQL, vec![Param::Uuid(claim_id), Param::BigInt(seq)]).load(conn)?;
     family.sort_by_key(|r| r.seq);
     Ok(family)
 }

@@ -131,6 +131,13 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTre
     let last_seq = head.seq + pending.len() as i64;
     let last_chain = prev;
     let snapshot_bytes = pending.iter().map(|p| p.snapshot.len()).sum();
+    let snapshots: Vec<serde_json::Value> = pending
+        .iter()
+        .map(|p| {
+            serde_json::from_str(&p.snapshot)
+                .map_err(|e| AppError::internal(format!("pending revision ({}, {}) holds no JSON: {e}", p.grp, p.ord)))
+        })
+        .collect::<AppResult<_>>()?;
     let leaves: Vec<&[u8]> = hashes.iter().map(|(eh, _)| eh.as_slice()).collect();
     let (tree_size, tiles) = super::tree::integrate(conn, head.seq, &leaves, tree)?;
     // The revisions, the tree's tiles and size, and the head: one statement.
@@ -164,14 +171,18 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTre
             sql.param(Param::Byteas(hashes.iter().map(|(_, ch)| ch.to_vec()).collect())),
             "bytea",
         ),
+        (
+            sql.param(Param::NullableUuids(snapshots.iter().map(crate::model::named_claim).collect())),
+            "uuid",
+        ),
     ];
     let arrays: Vec<String> = columns.iter().map(|(p, t)| format!("{p}::{t}[]")).collect();
     let at_param = sql.param(Param::Time(at));
     sql.push(&format!(
         "WITH appended AS ( \
-           INSERT INTO revisions (seq, entity_kind, entity_id, entity_version, action, actor_id, reason, recorded_at, snapshot, entry_hash, chain_hash) \
-           SELECT r.seq, r.kind, r.id, r.version, r.action, r.actor, r.reason, {at_param}, r.snapshot, r.eh, r.ch \
-           FROM unnest({}) AS r(seq, kind, id, version, action, actor, reason, snapshot, eh, ch)), \
+           INSERT INTO revisions (seq, entity_kind, entity_id, entity_version, action, actor_id, reason, recorded_at, snapshot, entry_hash, chain_hash, claim_id) \
+           SELECT r.seq, r.kind, r.id, r.version, r.action, r.actor, r.reason, {at_param}, r.snapshot, r.eh, r.ch, r.claim \
+           FROM unnest({}) AS r(seq, kind, id, version, action, actor, reason, snapshot, eh, ch, claim)), \
          tiles AS (",
         arrays.join(", ")
     ));
@@ -200,25 +211,22 @@ pub fn sequence_batch(conn: &mut PgConnection, max_rows: i64, tree: &mut KeptTre
     let revisions = pending
         .into_iter()
         .zip(hashes)
+        .zip(snapshots)
         .enumerate()
-        .map(|(i, (p, (eh, ch)))| {
-            let snapshot = serde_json::from_str(&p.snapshot)
-                .map_err(|e| AppError::internal(format!("pending revision ({}, {}) holds no JSON: {e}", p.grp, p.ord)))?;
-            Ok(Revision {
-                seq: head.seq + 1 + i as i64,
-                entity_kind: p.entity_kind,
-                entity_id: p.entity_id,
-                entity_version: p.entity_version,
-                action: p.action,
-                actor_id: p.actor_id,
-                reason: p.reason,
-                recorded_at: at,
-                snapshot,
-                entry_hash: eh.to_vec(),
-                chain_hash: ch.to_vec(),
-            })
+        .map(|(i, ((p, (eh, ch)), snapshot))| Revision {
+            seq: head.seq + 1 + i as i64,
+            entity_kind: p.entity_kind,
+            entity_id: p.entity_id,
+            entity_version: p.entity_version,
+            action: p.action,
+            actor_id: p.actor_id,
+            reason: p.reason,
+            recorded_at: at,
+            snapshot,
+            entry_hash: eh.to_vec(),
+            chain_hash: ch.to_vec(),
         })
-        .collect::<AppResult<Vec<_>>>()?;
+        .collect();
     Ok(Some(SequencedBatch {
         revisions,
         groups,

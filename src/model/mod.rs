@@ -25,5 +25,5 @@ pub use claimant::Claimant;
 pub use editor::{Actor, Editor, Role, SYSTEM_ACTOR, Username};
 pub use evidence::Evidence;
 pub use recorded::{Recorded, Snapshot};
-pub use revision::{Action, EntityKind, Revision, RevisionRecord, SnapshotText, format_timestamp};
+pub use revision::{Action, EntityKind, Revision, RevisionRecord, SnapshotText, format_timestamp, named_claim};
 pub use verdict::{Rating, Verdict, VerdictStatus};

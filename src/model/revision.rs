@@ -111,6 +111,12 @@ pub struct Revision {
     pub chain_hash: Vec<u8>,
 }
 
+/// The claim a snapshot names (`claim_id`: appearances, evidence and
+/// verdicts), as the log's `claim_id` column keeps it.
+pub fn named_claim(snapshot: &serde_json::Value) -> Option<Uuid> {
+    snapshot.get("claim_id")?.as_str().and_then(|s| Uuid::try_parse(s).ok())
+}
+
 /// A snapshot as the log stores it: the JSON text it was hashed from,
 /// parsed on the way out (an unreadable one is an error, never a default).
 #[derive(Debug, diesel::FromSqlRow)]

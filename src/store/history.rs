@@ -46,11 +46,8 @@ pub const HISTORY_SQL: &str = "SELECT * FROM (
 /// Every revision of the claim and of everything hanging off it, in log
 /// order, after seq `after`.
 pub fn claim_history(conn: &mut PgConnection, claim_id: Uuid, after: i64, limit: i64) -> AppResult<Vec<HistoryEntry>> {
-    let page: Vec<Revision> = Sql::fixed(
-        HISTORY_SQL,
-        vec![Param::Uuid(claim_id), Param::BigInt(after), Param::BigInt(limit)],
-    )
-    .load(conn)?;
+    let page: Vec<Revision> =
+        Sql::fixed(HISTORY_SQL, vec![Param::Uuid(claim_id), Param::BigInt(after), Param::BigInt(limit)]).load(conn)?;
     // The id must name a claim: a page holding the id's own revisions shows
     // which kind it is; an empty page asks the claims table (404 if none).
     match page.iter().find(|r| r.entity_id == claim_id) {

@@ -141,7 +141,7 @@ fn writes_to_one_entity_are_sequenced_in_the_order_they_committed() {
             .map(|h| (h.entity_id, h.seq, h.claim_id))
             .collect();
     let from_log: Vec<(uuid::Uuid, i64, Option<String>)> = diesel::sql_query(
-        "SELECT DISTINCT ON (entity_id) entity_id, seq, claim_id::text AS claim_id FROM revisions ORDER BY entity_id, seq DESC",
+        "SELECT DISTINCT ON (entity_id) entity_id, seq, snapshot::jsonb ->> 'claim_id' AS claim_id FROM revisions ORDER BY entity_id, seq DESC",
     )
     .load::<Head>(&mut conn)
     .unwrap()
@@ -150,6 +150,27 @@ fn writes_to_one_entity_are_sequenced_in_the_order_they_committed() {
     .collect();
     assert!(heads.len() >= 5, "{heads:?}");
     assert_eq!(heads, from_log);
+    // So does the claim each revision names, which the sequencer gives the
+    // log from the snapshot it parsed (the lookups by claim use it).
+    let (named, disagreeing): (i64, i64) = {
+        #[derive(QueryableByName)]
+        struct Named {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            named: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            disagreeing: i64,
+        }
+        let n: Named = diesel::sql_query(
+            "SELECT count(claim_id) AS named, \
+                    count(*) FILTER (WHERE claim_id IS DISTINCT FROM (snapshot::jsonb ->> 'claim_id')::uuid) AS disagreeing \
+             FROM revisions",
+        )
+        .get_result(&mut conn)
+        .unwrap();
+        (n.named, n.disagreeing)
+    };
+    assert!(named >= 1, "the fixture's appearance, evidence and verdict name their claim");
+    assert_eq!(disagreeing, 0);
     let (heads_seq, head): (i64, i64) = (
         claimledger::db::schema::log_derived::table
             .select(claimledger::db::schema::log_derived::heads_seq)

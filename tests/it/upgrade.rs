@@ -18,8 +18,13 @@ use crate::harness::TestDb;
 const V1_EXPORT: &str = include_str!("fixtures/v1-seed-export.ndjson");
 
 /// The v1 log restored: every revision as exported, the head, and each
-/// entity's projection row from its newest snapshot.
+/// entity's projection row from its newest snapshot. The log is restored
+/// where a database of then kept it, as `jsonb` (the schema before
+/// migration 12, whose down.sql this runs), and migrated since.
 fn restore_v1(conn: &mut PgConnection) -> Vec<RevisionRecord> {
+    use diesel_migrations::MigrationHarness;
+    let reverted = conn.revert_last_migration(claimledger::db::MIGRATIONS).unwrap();
+    assert_eq!(reverted.to_string(), "20261208000012", "migration 12 (snapshot_text) was reverted");
     let records: Vec<RevisionRecord> = V1_EXPORT
         .split('\n')
         .filter(|l| !l.trim().is_empty())
@@ -84,6 +89,8 @@ fn restore_v1(conn: &mut PgConnection) -> Vec<RevisionRecord> {
         last.seq, last.chain_hash, last.recorded_at
     ))
     .unwrap();
+    let applied = conn.run_pending_migrations(claimledger::db::MIGRATIONS).unwrap();
+    assert_eq!(applied.len(), 1);
     records
 }
 
@@ -154,17 +161,10 @@ fn a_version_1_database_is_brought_to_the_editorial_model_through_the_log() {
 
 #[test]
 fn a_log_kept_as_jsonb_is_the_same_log_once_its_snapshots_are_text() {
-    use diesel_migrations::MigrationHarness;
     let db = TestDb::new();
     let mut conn = db.conn();
-    // Back to the schema before snapshots became text (migration 12's
-    // down.sql), the v1 log restored there as jsonb, then migrated again.
-    let reverted = conn.revert_last_migration(claimledger::db::MIGRATIONS).unwrap();
-    assert_eq!(reverted.to_string(), "20261208000012", "migration 12 (snapshot_text) was reverted");
     let v1 = restore_v1(&mut conn);
     conn.batch_execute("DELETE FROM pending_revisions").unwrap();
-    let applied = conn.run_pending_migrations(claimledger::db::MIGRATIONS).unwrap();
-    assert_eq!(applied.len(), 1);
 
     // The same revisions, hashes and all: the log verifies, its export is
     // the v1 export, and the claim each entity named is found by key.
@@ -183,10 +183,18 @@ fn a_log_kept_as_jsonb_is_the_same_log_once_its_snapshots_are_text() {
     let named: Vec<(i64, Option<uuid::Uuid>)> = r::revisions.select((r::seq, r::claim_id)).order(r::seq).load(&mut conn).unwrap();
     let expected: Vec<(i64, Option<uuid::Uuid>)> = v1
         .iter()
-        .map(|rec| (rec.seq, rec.snapshot.get("claim_id").and_then(|c| c.as_str()).map(|c| c.parse().unwrap())))
+        .map(|rec| {
+            (
+                rec.seq,
+                rec.snapshot.get("claim_id").and_then(|c| c.as_str()).map(|c| c.parse().unwrap()),
+            )
+        })
         .collect();
     assert_eq!(named, expected);
-    assert!(named.iter().filter(|(_, c)| c.is_some()).count() > 100, "appearances, evidence and verdicts name their claim");
+    assert!(
+        named.iter().filter(|(_, c)| c.is_some()).count() > 100,
+        "appearances, evidence and verdicts name their claim"
+    );
     // A claim's history, found through those keys, holds its evidence.
     let claim = expected.iter().find_map(|(_, c)| *c).unwrap();
     let history = claimledger::store::history::claim_history(&mut conn, claim, 0, 100).unwrap();

@@ -180,11 +180,7 @@ pub fn claim_of(r: &Revision) -> Option<Uuid> {
     use crate::model::EntityKind;
     match r.entity_kind {
         EntityKind::Claim => Some(r.entity_id),
-        EntityKind::Appearance | EntityKind::Evidence | EntityKind::Verdict => r
-            .snapshot
-            .get("claim_id")
-            .and_then(|v| v.as_str())
-            .and_then(|s| Uuid::try_parse(s).ok()),
+        EntityKind::Appearance | EntityKind::Evidence | EntityKind::Verdict => crate::model::named_claim(&r.snapshot),
         _ => None,
     }
 }
