@@ -414,7 +414,7 @@ fn verify(config: &Config, file: Option<PathBuf>, compare_db: bool, state: bool,
         } else {
             let head = store::log::head(conn)?;
             let bar = progress_bar(Some(to.unwrap_or(head.seq).min(head.seq).max(0) as u64), "verifying log");
-            // A second connection: the database's JSON output is half the work.
+            // A second connection: two readers canonicalise and hash side by side.
             let mut second = db::connect(url)?;
             let r = store::log::verify(conn, Some(&mut second), from, to, |n, _| bar.set_position(n))?;
             bar.finish_and_clear();

@@ -3,7 +3,7 @@
 //! 64-byte chain input). The reference's bytes are prepared untimed; its
 //! clock runs only around the two digests per revision. Also timed apart,
 //! to show where verification spends its time: reading the rows (one
-//! connection, snapshots as the database's JSON text, as `ledger::verify`
+//! connection, snapshots as the JSON text the log stores, as `ledger::verify`
 //! reads them) and canonicalising them from that text.
 
 use std::time::{Duration, Instant};
@@ -127,6 +127,6 @@ fn read_all(conn: &mut PgConnection) -> Result<u64, Box<dyn std::error::Error>> 
 /// JCS(entry), exactly what `ledger::verify` hashes for this revision.
 fn entry_bytes(r: &StoredRevision<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(r.snapshot.len() + 256);
-    canonical_of_text(&mut out, &r.head, &format_timestamp(r.recorded_at), r.snapshot).expect("the database prints JSON");
+    canonical_of_text(&mut out, &r.head, &format_timestamp(r.recorded_at), r.snapshot).expect("the log stores JSON");
     out
 }

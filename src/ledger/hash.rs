@@ -114,7 +114,7 @@ pub fn chain_hash(prev: &[u8], entry_hash: &[u8]) -> Hash {
 pub struct SplitEntry {
     pub before_time: Vec<u8>,
     pub after_time: Vec<u8>,
-    /// JCS(snapshot), stored as the revision's jsonb.
+    /// JCS(snapshot), stored as the revision's snapshot text.
     pub snapshot_text: String,
 }
 

@@ -190,7 +190,7 @@ impl Verifier {
 const BATCH: i64 = 2_000;
 
 /// A revision as verification reads it, borrowed from the driver's buffer:
-/// its snapshot as the database's JSON text, its stored hashes (None when
+/// its snapshot as the JSON text the log stores, its stored hashes (None when
 /// not 32 bytes long, which the schema forbids).
 pub struct StoredRevision<'r> {
     pub seq: i64,
@@ -291,9 +291,9 @@ struct Hashed {
 /// database. When the range reaches the head, the head is checked too.
 ///
 /// The range is read in batches of `BATCH` seqs, dealt in turn to one
-/// reader per connection (`conn` and `more`: the database's JSON output is
-/// the costliest part, and several backends produce it side by side while
-/// the readers hash). A reader hashes each row straight from the driver's
+/// reader per connection (`conn` and `more`: each reader canonicalises and
+/// hashes on its own thread while its backend reads the next batch, so the
+/// work spreads over the cores). A reader hashes each row straight from the driver's
 /// buffer (no copy of a row is made) and also chains each row to the one
 /// before it in its batch: both need only stored values. One thread then
 /// checks the chain in seq order, taking the batches back in the order they

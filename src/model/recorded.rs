@@ -329,7 +329,7 @@ mod tests {
         };
         let e = Snapshot::of(&wrong).unwrap_err().to_string();
         assert!(e.contains("revision 9 does not hold a verdict"), "{e}");
-        // From the text PostgreSQL prints: the same entity, the same refusals.
+        // From the text the log stores: the same entity, the same refusals.
         let text = r.snapshot.to_string();
         assert_eq!(Snapshot::from_text(EntityKind::Claim, 9, &text).unwrap(), Snapshot::of(&r).unwrap());
         let e = Snapshot::from_text(EntityKind::Verdict, 9, &text).unwrap_err().to_string();
