@@ -91,7 +91,22 @@ fn restore_v1(conn: &mut PgConnection) -> Vec<RevisionRecord> {
     .unwrap();
     let applied = conn.run_pending_migrations(claimledger::db::MIGRATIONS).unwrap();
     assert_eq!(applied.len(), 1);
+    // The import recorded the rows' creations as a pending group: dropped,
+    // the log restored above is the truth for those rows.
+    conn.batch_execute("DELETE FROM pending_revisions").unwrap();
     records
+}
+
+/// The log's first revisions, exported now, are the v1 export, field for field.
+fn assert_exported_as_v1(conn: &mut PgConnection, v1: &[RevisionRecord]) {
+    let exported = claimledger::store::log::batch(conn, 0, v1.len() as i64, 10_000).unwrap();
+    assert_eq!(exported.len(), v1.len());
+    for (old, now) in v1.iter().zip(&exported) {
+        assert_eq!(
+            serde_json::to_value(old).unwrap(),
+            serde_json::to_value(RevisionRecord::from(now)).unwrap()
+        );
+    }
 }
 
 #[test]
@@ -99,9 +114,6 @@ fn a_version_1_database_is_brought_to_the_editorial_model_through_the_log() {
     let db = TestDb::new();
     let mut conn = db.conn();
     let v1 = restore_v1(&mut conn);
-    // The import recorded the rows' creations as a pending group: drop it,
-    // the log restored above is the truth for those rows.
-    conn.batch_execute("DELETE FROM pending_revisions").unwrap();
     let before = claimledger::ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
     assert!(before.ok, "the v1 log verifies as restored: {before:?}");
 
@@ -118,13 +130,7 @@ fn a_version_1_database_is_brought_to_the_editorial_model_through_the_log() {
     assert!(report.ok, "{report:?}");
     let head = claimledger::ledger::head(&mut conn).unwrap().seq;
     assert!(head > v1.len() as i64);
-    let exported = claimledger::store::log::batch(&mut conn, 0, v1.len() as i64, 10_000).unwrap();
-    for (old, now) in v1.iter().zip(&exported) {
-        assert_eq!(
-            serde_json::to_value(old).unwrap(),
-            serde_json::to_value(RevisionRecord::from(now)).unwrap()
-        );
-    }
+    assert_exported_as_v1(&mut conn, &v1);
     // Every claim names a claimant record, which the log holds; the
     // projections match the log again.
     let unnamed: i64 = claimledger::db::schema::claims::table
@@ -164,21 +170,13 @@ fn a_log_kept_as_jsonb_is_the_same_log_once_its_snapshots_are_text() {
     let db = TestDb::new();
     let mut conn = db.conn();
     let v1 = restore_v1(&mut conn);
-    conn.batch_execute("DELETE FROM pending_revisions").unwrap();
 
     // The same revisions, hashes and all: the log verifies, its export is
     // the v1 export, and the claim each entity named is found by key.
     let report = claimledger::ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.checked, v1.len() as u64);
-    let exported = claimledger::store::log::batch(&mut conn, 0, v1.len() as i64, 10_000).unwrap();
-    assert_eq!(exported.len(), v1.len());
-    for (old, now) in v1.iter().zip(&exported) {
-        assert_eq!(
-            serde_json::to_value(old).unwrap(),
-            serde_json::to_value(RevisionRecord::from(now)).unwrap()
-        );
-    }
+    assert_exported_as_v1(&mut conn, &v1);
     use claimledger::db::schema::revisions::dsl as r;
     let named: Vec<(i64, Option<uuid::Uuid>)> = r::revisions.select((r::seq, r::claim_id)).order(r::seq).load(&mut conn).unwrap();
     let expected: Vec<(i64, Option<uuid::Uuid>)> = v1
