@@ -22,6 +22,9 @@ pub struct Drift {
     pub problem: &'static str,
     /// The fields that differ, for `differs`.
     pub fields: Vec<String>,
+    /// The revision, for `claim_id_differs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +92,7 @@ pub fn verify_state(conn: &mut PgConnection, max_drift: usize, mut progress: imp
                     entity_id: n.entity_id,
                     problem: "missing_from_projection",
                     fields: vec![],
+                    seq: None,
                 }),
                 Some(row) if row != n.snapshot => {
                     let fields = differing_fields(&row, &n.snapshot);
@@ -97,6 +101,7 @@ pub fn verify_state(conn: &mut PgConnection, max_drift: usize, mut progress: imp
                         entity_id: n.entity_id,
                         problem: "differs",
                         fields,
+                        seq: None,
                     });
                 }
                 Some(_) => {}
@@ -116,7 +121,11 @@ pub fn verify_state(conn: &mut PgConnection, max_drift: usize, mut progress: imp
             entity_id: id,
             problem: "not_in_log",
             fields: vec![],
+            seq: None,
         });
+    }
+    if drift.len() < max_drift {
+        claim_ids_drift(conn, max_drift - drift.len(), &mut drift)?;
     }
     drift.sort_by_key(|d| (d.entity_kind.as_str(), d.entity_id));
     drift.truncate(max_drift);
@@ -125,6 +134,55 @@ pub fn verify_state(conn: &mut PgConnection, max_drift: usize, mut progress: imp
         entities_checked: checked,
         drift,
     })
+}
+
+#[derive(QueryableByName)]
+struct Keyed {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+    #[diesel(sql_type = SqlUuid)]
+    entity_id: Uuid,
+    #[diesel(sql_type = Text)]
+    entity_kind: EntityKind,
+    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+    claim_id: Option<Uuid>,
+    #[diesel(sql_type = Text)]
+    snapshot: String,
+}
+
+/// The log's `claim_id` column (what history, as-of reads and derivation
+/// look claims up by) against the claim each snapshot names, over every
+/// revision. A snapshot that is not JSON is left to `verify`, which names it.
+fn claim_ids_drift(conn: &mut PgConnection, max_drift: usize, drift: &mut Vec<Drift>) -> AppResult<()> {
+    let mut after = 0i64;
+    let mut found = 0;
+    loop {
+        let page: Vec<Keyed> = diesel::sql_query(
+            "SELECT seq, entity_id, entity_kind, claim_id, snapshot FROM revisions WHERE seq > $1 ORDER BY seq LIMIT 10000",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(after)
+        .load(conn)?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = last.seq;
+        for r in page {
+            let Ok(snapshot) = serde_json::from_str::<serde_json::Value>(&r.snapshot) else {
+                continue;
+            };
+            if crate::model::named_claim(&snapshot) != r.claim_id {
+                drift.push(Drift {
+                    entity_kind: r.entity_kind,
+                    entity_id: r.entity_id,
+                    problem: "claim_id_differs",
+                    fields: vec!["claim_id".into()],
+                    seq: Some(r.seq),
+                });
+                found += 1;
+                if found >= max_drift {
+                    return Ok(());
+                }
+            }
+        }
+    }
 }
 
 /// Each row as the log would record it.

@@ -632,6 +632,37 @@ fn verify_state_reports_a_projection_row_changed_behind_the_ledgers_back() {
     );
 }
 
+#[test]
+fn verify_state_reports_a_claim_key_of_the_log_changed_behind_its_back() {
+    let app = seeded_app();
+    let mut conn = app.conn();
+    // An evidence revision: its snapshot names its claim, and the log's
+    // claim_id column (history, as-of reads and derivation look it up by
+    // that) says the same until someone changes the column alone.
+    let (seq, evidence_id): (i64, uuid::Uuid) = {
+        use claimledger::db::schema::revisions::dsl::*;
+        revisions
+            .filter(entity_kind.eq("evidence"))
+            .order(seq.asc())
+            .select((seq, entity_id))
+            .first(&mut conn)
+            .unwrap()
+    };
+    assert!(claimledger::store::state::verify_state(&mut conn, 10, |_| {}).unwrap().ok);
+    tamper(
+        &mut conn,
+        &format!("UPDATE revisions SET claim_id = gen_random_uuid() WHERE seq = {seq}"),
+    );
+    let r = claimledger::store::state::verify_state(&mut conn, 10, |_| {}).unwrap();
+    assert!(!r.ok);
+    assert_eq!(
+        serde_json::to_value(&r.drift).unwrap(),
+        json!([{"entity_kind": "evidence", "entity_id": evidence_id, "problem": "claim_id_differs", "fields": ["claim_id"], "seq": seq}])
+    );
+    // Not hashed data: the log itself still verifies.
+    assert!(claimledger::ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap().ok);
+}
+
 #[derive(QueryableByName)]
 struct PlanLine {
     #[diesel(sql_type = diesel::sql_types::Text)]
