@@ -361,7 +361,7 @@ fn rewrite_newest_revision(app: &TestApp) -> i64 {
         app,
         "revisions",
         &format!(
-            "UPDATE revisions SET snapshot = '{snapshot_text}'::jsonb, entry_hash = decode('{}', 'hex'), chain_hash = decode('{}', 'hex') WHERE seq = {head}",
+            "UPDATE revisions SET snapshot = '{snapshot_text}', entry_hash = decode('{}', 'hex'), chain_hash = decode('{}', 'hex') WHERE seq = {head}",
             hex::encode(e),
             hex::encode(c)
         ),

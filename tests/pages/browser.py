@@ -415,7 +415,7 @@ async def run(ws_url):
                 subprocess.run(
                     ["psql", DATABASE_URL, "-v", "ON_ERROR_STOP=1", "-qc",
                      "ALTER TABLE revisions DISABLE TRIGGER ALL; "
-                     f"UPDATE revisions SET snapshot = jsonb_set(snapshot, '{{tampered}}', 'true') WHERE seq = {seq}; "
+                     f"UPDATE revisions SET snapshot = jsonb_set(snapshot::jsonb, '{{tampered}}', 'true')::text WHERE seq = {seq}; "
                      "ALTER TABLE revisions ENABLE TRIGGER ALL;"],
                     check=True,
                 )
