@@ -109,13 +109,60 @@ struct Store {
     /// Insertion order, for eviction (keys removed since may linger).
     order: VecDeque<Key>,
     bytes: usize,
+    /// What can never change (audit reads: history pages, claims as of a
+    /// seq) takes at most half the budget, oldest out first: an auditor
+    /// reading through the log cannot push out the public fact checks that
+    /// downstream sites read.
+    immutable_order: VecDeque<Key>,
+    immutable_bytes: usize,
 }
 
 impl Store {
     fn remove(&mut self, key: &Key) {
         if let Some(e) = self.entries.remove(key) {
             self.bytes -= e.size();
+            if matches!(key, Key::Immutable(_)) {
+                self.immutable_bytes -= e.size();
+            }
         }
+    }
+
+    /// Keeps `entry` (its [`Entry::size`] is `size`) and evicts, oldest
+    /// first, until the store fits `max_bytes` and its immutable entries
+    /// half of it. Returns how many were evicted.
+    fn insert(&mut self, key: Key, entry: Entry, size: usize, max_bytes: usize) -> u64 {
+        self.remove(&key);
+        self.bytes += size;
+        if matches!(key, Key::Immutable(_)) {
+            self.immutable_bytes += size;
+            self.immutable_order.push_back(key.clone());
+        }
+        self.entries.insert(key.clone(), entry);
+        self.order.push_back(key);
+        let mut evicted = 0;
+        while self.immutable_bytes > max_bytes / 2 {
+            let Some(old) = self.immutable_order.pop_front() else { break };
+            if self.entries.contains_key(&old) {
+                self.remove(&old);
+                evicted += 1;
+            }
+        }
+        while self.bytes > max_bytes {
+            let Some(old) = self.order.pop_front() else { break };
+            if self.entries.contains_key(&old) {
+                self.remove(&old);
+                evicted += 1;
+            }
+        }
+        // Keys of entries removed since stay in the orders; keep them bounded.
+        let bound = 4 * self.entries.len() + 1024;
+        if self.order.len() > bound {
+            self.order.retain(|k| self.entries.contains_key(k));
+        }
+        if self.immutable_order.len() > bound {
+            self.immutable_order.retain(|k| self.entries.contains_key(k));
+        }
+        evicted
     }
 
     fn clear_pages(&mut self) {
@@ -294,22 +341,8 @@ impl PublicCache {
         if self.generation.load(Ordering::Acquire) != start.0 {
             return;
         }
-        s.remove(&key);
-        s.bytes += size;
-        s.entries.insert(key.clone(), entry);
-        s.order.push_back(key);
-        while s.bytes > self.max_bytes {
-            let Some(old) = s.order.pop_front() else { break };
-            if s.entries.contains_key(&old) {
-                s.remove(&old);
-                self.counters.evictions.inc();
-            }
-        }
-        // Keys of entries removed since stay in `order`; keep it bounded.
-        if s.order.len() > 4 * s.entries.len() + 1024 {
-            let live: Vec<Key> = s.order.iter().filter(|k| s.entries.contains_key(*k)).cloned().collect();
-            s.order = live.into();
-        }
+        let evicted = s.insert(key, entry, size, self.max_bytes);
+        self.counters.evictions.inc_by(evicted);
     }
 
     /// Fills memory with the newest published fact checks, up to half the
@@ -376,6 +409,57 @@ impl PublicCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn page(bytes: usize) -> Entry {
+        Entry::Page(Arc::new(CachedPage {
+            etag: String::new(),
+            body: actix_web::web::Bytes::from(vec![b'x'; bytes]),
+        }))
+    }
+
+    fn factcheck(bytes: usize) -> Entry {
+        Entry::FactCheck(Some(Arc::new(CachedFactCheck {
+            seq: 1,
+            json: actix_web::web::Bytes::from(vec![b'x'; bytes]),
+        })))
+    }
+
+    #[test]
+    fn audit_reads_take_at_most_half_the_budget_and_never_push_out_the_public_fact_checks() {
+        let max = 100_000;
+        let mut store = Store::default();
+        let claims: Vec<Uuid> = (0..30).map(|_| Uuid::now_v7()).collect();
+        for id in &claims {
+            let e = factcheck(1_000);
+            let size = e.size();
+            assert_eq!(store.insert(Key::FactCheck(*id), e, size, max), 0);
+        }
+        // An auditor reads through the log: far more than the budget.
+        let mut evicted = 0;
+        for n in 0..500 {
+            let e = page(1_000);
+            let size = e.size();
+            evicted += store.insert(Key::Immutable(format!("asof {n}")), e, size, max);
+        }
+        assert!(claims.iter().all(|id| store.entries.contains_key(&Key::FactCheck(*id))));
+        assert!(store.immutable_bytes <= max / 2, "{}", store.immutable_bytes);
+        assert!(store.bytes <= max);
+        assert!(evicted >= 450, "{evicted}");
+        // The newest audit pages are the ones kept.
+        assert!(store.entries.contains_key(&Key::Immutable("asof 499".into())));
+        assert!(!store.entries.contains_key(&Key::Immutable("asof 0".into())));
+        // Everything counted is what is held.
+        let held: usize = store.entries.values().map(Entry::size).sum();
+        assert_eq!(held, store.bytes);
+        // Public entries past the budget are still evicted oldest first.
+        for n in 0..200 {
+            let e = factcheck(1_000);
+            let size = e.size();
+            store.insert(Key::Page(format!("list {n}")), e, size, max);
+        }
+        assert!(store.bytes <= max);
+        assert!(!store.entries.contains_key(&Key::FactCheck(claims[0])));
+    }
 
     #[test]
     fn a_kept_body_is_copied_out_of_the_buffer_it_was_serialized_into() {
