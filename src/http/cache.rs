@@ -140,19 +140,11 @@ impl Store {
         self.entries.insert(key.clone(), entry);
         self.order.push_back(key);
         let mut evicted = 0;
-        while self.immutable_bytes > max_bytes / 2 {
-            let Some(old) = self.immutable_order.pop_front() else { break };
-            if self.entries.contains_key(&old) {
-                self.remove(&old);
-                evicted += 1;
-            }
+        while self.immutable_bytes > max_bytes / 2 && self.evict_oldest(true) {
+            evicted += 1;
         }
-        while self.bytes > max_bytes {
-            let Some(old) = self.order.pop_front() else { break };
-            if self.entries.contains_key(&old) {
-                self.remove(&old);
-                evicted += 1;
-            }
+        while self.bytes > max_bytes && self.evict_oldest(false) {
+            evicted += 1;
         }
         // Keys of entries removed since stay in the orders; keep them bounded.
         let bound = 4 * self.entries.len() + 1024;
@@ -163,6 +155,19 @@ impl Store {
             self.immutable_order.retain(|k| self.entries.contains_key(k));
         }
         evicted
+    }
+
+    /// Removes the oldest entry still held, of the immutable ones or of
+    /// all; false when none is left.
+    fn evict_oldest(&mut self, immutable: bool) -> bool {
+        loop {
+            let order = if immutable { &mut self.immutable_order } else { &mut self.order };
+            let Some(old) = order.pop_front() else { return false };
+            if self.entries.contains_key(&old) {
+                self.remove(&old);
+                return true;
+            }
+        }
     }
 
     fn clear_pages(&mut self) {
