@@ -67,10 +67,8 @@ pub async fn issue_token(state: web::Data<AppState>, body: JsonBody<LoginIn>) ->
         });
     }
 
-    // argon2 is deliberately slow: verify on a blocking thread, without
-    // holding a database connection.
     let hash = candidate.as_ref().filter(|c| c.active).and_then(|c| c.password_hash.clone());
-    let verified = web::block(move || verify_password(&password, hash.as_deref())).await?;
+    let verified = check_password(password, hash).await?;
 
     match candidate.filter(|_| verified) {
         Some(editor) => {
@@ -112,4 +110,22 @@ pub async fn me(state: web::Data<AppState>, bearer: super::Bearer) -> AppResult<
         username: actor.username,
         roles: actor.roles,
     }))
+}
+
+/// argon2 is deliberately slow (tens of milliseconds of CPU): checked on a
+/// thread of its own, at most one per core at a time, holding no database
+/// connection. Not on the workers' blocking threads, which are exactly one
+/// per pooled connection: there it would hold up the reads queued behind it.
+async fn check_password(password: String, hash: Option<String>) -> AppResult<bool> {
+    static CORES: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let cores = CORES.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+    let _turn = cores.acquire().await.map_err(AppError::internal)?;
+    let (verified, answer) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("password".into())
+        .spawn(move || {
+            let _ = verified.send(verify_password(&password, hash.as_deref()));
+        })
+        .map_err(AppError::internal)?;
+    answer.await.map_err(AppError::internal)
 }

@@ -110,9 +110,10 @@ struct Store {
     order: VecDeque<Key>,
     bytes: usize,
     /// What can never change (audit reads: history pages, claims as of a
-    /// seq) takes at most half the budget, oldest out first: an auditor
-    /// reading through the log cannot push out the public fact checks that
-    /// downstream sites read.
+    /// seq) takes the room the public entries leave, and goes first, oldest
+    /// first: an auditor reading through the log cannot push out the public
+    /// fact checks that downstream sites read, and a public entry is never
+    /// evicted while an audit page is held.
     immutable_order: VecDeque<Key>,
     immutable_bytes: usize,
 }
@@ -127,9 +128,11 @@ impl Store {
         }
     }
 
-    /// Keeps `entry` (its [`Entry::size`] is `size`) and evicts, oldest
-    /// first, until the store fits `max_bytes` and its immutable entries
-    /// half of it. Returns how many were evicted.
+    /// Keeps `entry` (its [`Entry::size`] is `size`) and evicts until the
+    /// store fits `max_bytes`: immutable entries first, oldest first, then
+    /// public ones, oldest first (never because of an immutable entry,
+    /// which is itself evicted before any public one). Returns how many were
+    /// evicted.
     fn insert(&mut self, key: Key, entry: Entry, size: usize, max_bytes: usize) -> u64 {
         self.remove(&key);
         self.bytes += size;
@@ -140,7 +143,7 @@ impl Store {
         self.entries.insert(key.clone(), entry);
         self.order.push_back(key);
         let mut evicted = 0;
-        while self.immutable_bytes > max_bytes / 2 && self.evict_oldest(true) {
+        while self.bytes > max_bytes && self.evict_oldest(true) {
             evicted += 1;
         }
         while self.bytes > max_bytes && self.evict_oldest(false) {
@@ -430,7 +433,7 @@ mod tests {
     }
 
     #[test]
-    fn audit_reads_take_at_most_half_the_budget_and_never_push_out_the_public_fact_checks() {
+    fn audit_reads_take_the_room_public_reads_leave_and_never_push_them_out() {
         let max = 100_000;
         let mut store = Store::default();
         let claims: Vec<Uuid> = (0..30).map(|_| Uuid::now_v7()).collect();
@@ -447,22 +450,35 @@ mod tests {
             evicted += store.insert(Key::Immutable(format!("asof {n}")), e, size, max);
         }
         assert!(claims.iter().all(|id| store.entries.contains_key(&Key::FactCheck(*id))));
-        assert!(store.immutable_bytes <= max / 2, "{}", store.immutable_bytes);
         assert!(store.bytes <= max);
-        assert!(evicted >= 450, "{evicted}");
+        // The audit pages fill what the fact checks leave (within one page).
+        let public = store.bytes - store.immutable_bytes;
+        assert!(store.immutable_bytes + 1_400 > max - public, "{} {public}", store.immutable_bytes);
+        assert!(evicted >= 430, "{evicted}");
         // The newest audit pages are the ones kept.
         assert!(store.entries.contains_key(&Key::Immutable("asof 499".into())));
         assert!(!store.entries.contains_key(&Key::Immutable("asof 0".into())));
         // Everything counted is what is held.
         let held: usize = store.entries.values().map(Entry::size).sum();
         assert_eq!(held, store.bytes);
-        // Public entries past the budget are still evicted oldest first.
-        for n in 0..200 {
+        // Public entries take the audit pages' room first, then, past the
+        // budget, evict each other oldest first.
+        let audit_bytes = store.immutable_bytes;
+        for n in 0..40 {
+            let e = factcheck(1_000);
+            let size = e.size();
+            store.insert(Key::Page(format!("list {n}")), e, size, max);
+        }
+        assert!(claims.iter().all(|id| store.entries.contains_key(&Key::FactCheck(*id))));
+        assert!((0..40).all(|n| store.entries.contains_key(&Key::Page(format!("list {n}")))));
+        assert!(store.immutable_bytes > 0 && store.immutable_bytes + 40 * 1_256 <= audit_bytes);
+        for n in 40..200 {
             let e = factcheck(1_000);
             let size = e.size();
             store.insert(Key::Page(format!("list {n}")), e, size, max);
         }
         assert!(store.bytes <= max);
+        assert_eq!(store.immutable_bytes, 0, "no audit page outlives a public entry");
         assert!(!store.entries.contains_key(&Key::FactCheck(claims[0])));
     }
 

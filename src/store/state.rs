@@ -16,13 +16,19 @@ use crate::model::{Appearance, Article, Claim, Claimant, Editor, EntityKind, Evi
 /// A projection row that does not match what the log says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Drift {
-    pub entity_kind: EntityKind,
+    /// Absent only for an index row naming an entity the log never recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_kind: Option<EntityKind>,
     pub entity_id: Uuid,
-    /// `differs`, `missing_from_projection` or `not_in_log`.
+    /// `differs`, `missing_from_projection` or `not_in_log` (a projection
+    /// row); `claim_id_differs` (the log's claim key); `head_missing`,
+    /// `head_not_in_log`, `head_differs`, `member_missing` or
+    /// `member_not_in_log` (the lookup tables derived from the log).
     pub problem: &'static str,
     /// The fields that differ, for `differs`.
     pub fields: Vec<String>,
-    /// The revision, for `claim_id_differs`.
+    /// The revision, for `claim_id_differs` and the lookup tables' problems
+    /// (the entity's newest revision there).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
 }
@@ -88,7 +94,7 @@ pub fn verify_state(conn: &mut PgConnection, max_drift: usize, mut progress: imp
             checked += 1;
             match projections.remove(&(n.entity_kind, n.entity_id)) {
                 None => drift.push(Drift {
-                    entity_kind: n.entity_kind,
+                    entity_kind: Some(n.entity_kind),
                     entity_id: n.entity_id,
                     problem: "missing_from_projection",
                     fields: vec![],
@@ -97,7 +103,7 @@ pub fn verify_state(conn: &mut PgConnection, max_drift: usize, mut progress: imp
                 Some(row) if row != n.snapshot => {
                     let fields = differing_fields(&row, &n.snapshot);
                     drift.push(Drift {
-                        entity_kind: n.entity_kind,
+                        entity_kind: Some(n.entity_kind),
                         entity_id: n.entity_id,
                         problem: "differs",
                         fields,
@@ -117,17 +123,24 @@ pub fn verify_state(conn: &mut PgConnection, max_drift: usize, mut progress: imp
             break;
         }
         drift.push(Drift {
-            entity_kind: kind,
+            entity_kind: Some(kind),
             entity_id: id,
             problem: "not_in_log",
             fields: vec![],
             seq: None,
         });
     }
+    let before = drift.len();
     if drift.len() < max_drift {
         claim_ids_drift(conn, max_drift - drift.len(), &mut drift)?;
     }
-    drift.sort_by_key(|d| (d.entity_kind.as_str(), d.entity_id));
+    // The lookup tables are checked against the log's claim key, so only
+    // once that key is known to match every snapshot (else they would be
+    // blamed for its drift).
+    if drift.len() == before && drift.len() < max_drift {
+        lookup_drift(conn, max_drift, &mut drift)?;
+    }
+    drift.sort_by_key(|d| (d.entity_kind.map(EntityKind::as_str), d.entity_id));
     drift.truncate(max_drift);
     Ok(StateReport {
         ok: drift.is_empty(),
@@ -170,7 +183,7 @@ fn claim_ids_drift(conn: &mut PgConnection, max_drift: usize, drift: &mut Vec<Dr
             };
             if crate::model::named_claim(&snapshot) != r.claim_id {
                 drift.push(Drift {
-                    entity_kind: r.entity_kind,
+                    entity_kind: Some(r.entity_kind),
                     entity_id: r.entity_id,
                     problem: "claim_id_differs",
                     fields: vec!["claim_id".into()],
@@ -183,6 +196,77 @@ fn claim_ids_drift(conn: &mut PgConnection, max_drift: usize, drift: &mut Vec<Dr
             }
         }
     }
+}
+
+/// `entity_heads` (each entity's newest revision and the claim it names, up
+/// to `log_derived.heads_seq`: what derivation reads a family's state from)
+/// and `claim_members` (every entity that ever named a claim: what as-of
+/// reads find a family by), each against the log they are derived from. One
+/// statement each, so each is one consistent view while writes go on.
+const HEADS_DRIFT_SQL: &str = "WITH newest AS (
+       SELECT DISTINCT ON (entity_id) entity_id, entity_kind, seq, claim_id::text AS claim_id
+       FROM revisions WHERE seq <= (SELECT heads_seq FROM log_derived)
+       ORDER BY entity_id, seq DESC)
+     SELECT coalesce(n.entity_id, h.entity_id) AS entity_id,
+            coalesce(n.entity_kind, (SELECT r.entity_kind FROM revisions r WHERE r.entity_id = h.entity_id LIMIT 1)) AS entity_kind,
+            CASE WHEN h.entity_id IS NULL THEN 'head_missing'
+                 WHEN n.entity_id IS NULL THEN 'head_not_in_log'
+                 ELSE 'head_differs' END AS problem,
+            n.seq,
+            concat_ws(',', CASE WHEN h.seq <> n.seq THEN 'seq' END,
+                      CASE WHEN h.claim_id IS DISTINCT FROM n.claim_id AND h.seq = n.seq THEN 'claim_id' END) AS fields
+     FROM newest n FULL JOIN entity_heads h ON h.entity_id = n.entity_id
+     WHERE h.entity_id IS NULL OR n.entity_id IS NULL
+        OR h.seq <> n.seq OR h.claim_id IS DISTINCT FROM n.claim_id
+     ORDER BY 1 LIMIT $1";
+
+const MEMBERS_DRIFT_SQL: &str = "WITH named AS (
+       SELECT claim_id, entity_id, max(seq) AS seq FROM revisions
+       WHERE claim_id IS NOT NULL GROUP BY claim_id, entity_id)
+     SELECT coalesce(n.entity_id, m.entity_id) AS entity_id,
+            (SELECT r.entity_kind FROM revisions r WHERE r.entity_id = coalesce(n.entity_id, m.entity_id) LIMIT 1) AS entity_kind,
+            CASE WHEN m.entity_id IS NULL THEN 'member_missing' ELSE 'member_not_in_log' END AS problem,
+            n.seq, '' AS fields
+     FROM named n FULL JOIN claim_members m ON m.claim_id = n.claim_id AND m.entity_id = n.entity_id
+     WHERE n.entity_id IS NULL OR m.entity_id IS NULL
+     ORDER BY 1 LIMIT $1";
+
+#[derive(QueryableByName)]
+struct LookupRow {
+    #[diesel(sql_type = SqlUuid)]
+    entity_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    entity_kind: Option<EntityKind>,
+    #[diesel(sql_type = Text)]
+    problem: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    seq: Option<i64>,
+    /// Comma-separated, for `head_differs`.
+    #[diesel(sql_type = Text)]
+    fields: String,
+}
+
+/// The two lookup tables derived from the log, against it, until `drift`
+/// holds `max_drift` problems.
+fn lookup_drift(conn: &mut PgConnection, max_drift: usize, drift: &mut Vec<Drift>) -> AppResult<()> {
+    for sql in [HEADS_DRIFT_SQL, MEMBERS_DRIFT_SQL] {
+        let left = max_drift.saturating_sub(drift.len()) as i64;
+        let rows: Vec<LookupRow> = diesel::sql_query(sql).bind::<diesel::sql_types::BigInt, _>(left).load(conn)?;
+        drift.extend(rows.into_iter().map(|r| Drift {
+            entity_kind: r.entity_kind,
+            entity_id: r.entity_id,
+            problem: match r.problem.as_str() {
+                "head_missing" => "head_missing",
+                "head_not_in_log" => "head_not_in_log",
+                "head_differs" => "head_differs",
+                "member_missing" => "member_missing",
+                _ => "member_not_in_log",
+            },
+            fields: r.fields.split(',').filter(|f| !f.is_empty()).map(String::from).collect(),
+            seq: r.seq,
+        }));
+    }
+    Ok(())
 }
 
 /// Each row as the log would record it.

@@ -663,6 +663,65 @@ fn verify_state_reports_a_claim_key_of_the_log_changed_behind_its_back() {
     assert!(claimledger::ledger::verify(&mut conn, None, 1, None, |_, _| {}).unwrap().ok);
 }
 
+#[test]
+fn verify_state_reports_the_lookup_tables_out_of_step_with_the_log() {
+    let app = seeded_app();
+    let mut conn = app.conn();
+    let r = claimledger::store::state::verify_state(&mut conn, 10, |_| {}).unwrap();
+    assert!(r.ok, "{:?}", r.drift);
+    // An evidence entity and its claim, each at its newest revision.
+    let newest = |conn: &mut PgConnection, kind: &str| -> (i64, uuid::Uuid, Option<uuid::Uuid>) {
+        use claimledger::db::schema::revisions::dsl::*;
+        revisions
+            .filter(entity_kind.eq(kind))
+            .order(seq.desc())
+            .select((seq, entity_id, claim_id))
+            .first(conn)
+            .unwrap()
+    };
+    let (evidence_seq, evidence_id, evidence_claim) = newest(&mut conn, "evidence");
+    let (claim_seq, claim_id, _) = newest(&mut conn, "claim");
+    let ghost = uuid::Uuid::now_v7();
+    // What derivation reads a family from, and what as-of reads find one by:
+    // a member lost, a member the log never named, a head moved back.
+    diesel::sql_query(format!(
+        "DELETE FROM claim_members WHERE claim_id = '{}' AND entity_id = '{evidence_id}'",
+        evidence_claim.unwrap()
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query(format!("INSERT INTO claim_members (claim_id, entity_id) VALUES ('{claim_id}', '{ghost}')"))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query(format!("UPDATE entity_heads SET seq = seq - 1 WHERE entity_id = '{claim_id}'"))
+        .execute(&mut conn)
+        .unwrap();
+    let r = claimledger::store::state::verify_state(&mut conn, 10, |_| {}).unwrap();
+    assert!(!r.ok);
+    assert_eq!(
+        serde_json::to_value(&r.drift).unwrap(),
+        json!([
+            {"entity_id": ghost, "problem": "member_not_in_log", "fields": []},
+            {"entity_kind": "claim", "entity_id": claim_id, "problem": "head_differs", "fields": ["seq"], "seq": claim_seq},
+            {"entity_kind": "evidence", "entity_id": evidence_id, "problem": "member_missing", "fields": [], "seq": evidence_seq},
+        ])
+    );
+    // Put back, but for a head naming another claim than its revision does.
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, &format!(
+        "UPDATE entity_heads SET seq = seq + 1 WHERE entity_id = '{claim_id}'; \
+         UPDATE entity_heads SET claim_id = gen_random_uuid()::text WHERE entity_id = '{evidence_id}'; \
+         DELETE FROM claim_members WHERE entity_id = '{ghost}'; \
+         INSERT INTO claim_members (claim_id, entity_id) VALUES ('{}', '{evidence_id}')",
+        evidence_claim.unwrap()
+    ))
+    .unwrap();
+    let r = claimledger::store::state::verify_state(&mut conn, 10, |_| {}).unwrap();
+    assert_eq!(
+        serde_json::to_value(&r.drift).unwrap(),
+        json!([{"entity_kind": "evidence", "entity_id": evidence_id, "problem": "head_differs", "fields": ["claim_id"], "seq": evidence_seq}])
+    );
+}
+
 #[derive(QueryableByName)]
 struct PlanLine {
     #[diesel(sql_type = diesel::sql_types::Text)]
