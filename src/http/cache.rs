@@ -106,14 +106,16 @@ impl Entry {
 #[derive(Default)]
 struct Store {
     entries: HashMap<Key, Entry>,
-    /// Insertion order, for eviction (keys removed since may linger).
+    /// Insertion order of the public entries, for eviction (keys removed
+    /// since may linger).
     order: VecDeque<Key>,
     bytes: usize,
     /// What can never change (audit reads: history pages, claims as of a
-    /// seq) takes the room the public entries leave, and goes first, oldest
-    /// first: an auditor reading through the log cannot push out the public
-    /// fact checks that downstream sites read, and a public entry is never
-    /// evicted while an audit page is held.
+    /// seq) and the public entries each have half the budget, and each may
+    /// use what the other leaves: past the budget, the side holding more
+    /// than its half gives way, oldest first. An auditor reading through the
+    /// log cannot push the public fact checks below half the budget, nor a
+    /// burst of public pages the audit pages.
     immutable_order: VecDeque<Key>,
     immutable_bytes: usize,
 }
@@ -128,25 +130,26 @@ impl Store {
         }
     }
 
-    /// Keeps `entry` (its [`Entry::size`] is `size`) and evicts until the
-    /// store fits `max_bytes`: immutable entries first, oldest first, then
-    /// public ones, oldest first (never because of an immutable entry,
-    /// which is itself evicted before any public one). Returns how many were
-    /// evicted.
+    /// Keeps `entry` (its [`Entry::size`] is `size`) and evicts, oldest
+    /// first, until the store fits `max_bytes`: from the immutable entries
+    /// while they hold more than half of it, else from the public ones.
+    /// Returns how many were evicted.
     fn insert(&mut self, key: Key, entry: Entry, size: usize, max_bytes: usize) -> u64 {
         self.remove(&key);
         self.bytes += size;
         if matches!(key, Key::Immutable(_)) {
             self.immutable_bytes += size;
             self.immutable_order.push_back(key.clone());
+        } else {
+            self.order.push_back(key.clone());
         }
-        self.entries.insert(key.clone(), entry);
-        self.order.push_back(key);
+        self.entries.insert(key, entry);
         let mut evicted = 0;
-        while self.bytes > max_bytes && self.evict_oldest(true) {
-            evicted += 1;
-        }
-        while self.bytes > max_bytes && self.evict_oldest(false) {
+        while self.bytes > max_bytes {
+            let audit_gives_way = self.immutable_bytes > max_bytes / 2;
+            if !(self.evict_oldest(audit_gives_way) || self.evict_oldest(!audit_gives_way)) {
+                break;
+            }
             evicted += 1;
         }
         // Keys of entries removed since stay in the orders; keep them bounded.
@@ -161,7 +164,7 @@ impl Store {
     }
 
     /// Removes the oldest entry still held, of the immutable ones or of
-    /// all; false when none is left.
+    /// the public ones; false when none is left.
     fn evict_oldest(&mut self, immutable: bool) -> bool {
         loop {
             let order = if immutable { &mut self.immutable_order } else { &mut self.order };
@@ -433,16 +436,19 @@ mod tests {
     }
 
     #[test]
-    fn audit_reads_take_the_room_public_reads_leave_and_never_push_them_out() {
+    fn audit_and_public_reads_each_keep_half_the_budget_and_borrow_what_the_other_leaves() {
         let max = 100_000;
         let mut store = Store::default();
+        let held = |store: &Store| store.entries.values().map(Entry::size).sum::<usize>();
         let claims: Vec<Uuid> = (0..30).map(|_| Uuid::now_v7()).collect();
         for id in &claims {
             let e = factcheck(1_000);
             let size = e.size();
             assert_eq!(store.insert(Key::FactCheck(*id), e, size, max), 0);
         }
-        // An auditor reads through the log: far more than the budget.
+        // An auditor reads through the log: far more than the budget. The
+        // audit pages take all the room the fact checks leave (more than
+        // half), and none of the fact checks.
         let mut evicted = 0;
         for n in 0..500 {
             let e = page(1_000);
@@ -451,35 +457,26 @@ mod tests {
         }
         assert!(claims.iter().all(|id| store.entries.contains_key(&Key::FactCheck(*id))));
         assert!(store.bytes <= max);
-        // The audit pages fill what the fact checks leave (within one page).
         let public = store.bytes - store.immutable_bytes;
-        assert!(store.immutable_bytes + 1_400 > max - public, "{} {public}", store.immutable_bytes);
+        assert!(store.immutable_bytes > max / 2 && store.immutable_bytes + 1_400 > max - public);
         assert!(evicted >= 430, "{evicted}");
         // The newest audit pages are the ones kept.
         assert!(store.entries.contains_key(&Key::Immutable("asof 499".into())));
         assert!(!store.entries.contains_key(&Key::Immutable("asof 0".into())));
-        // Everything counted is what is held.
-        let held: usize = store.entries.values().map(Entry::size).sum();
-        assert_eq!(held, store.bytes);
-        // Public entries take the audit pages' room first, then, past the
-        // budget, evict each other oldest first.
-        let audit_bytes = store.immutable_bytes;
-        for n in 0..40 {
-            let e = factcheck(1_000);
-            let size = e.size();
-            store.insert(Key::Page(format!("list {n}")), e, size, max);
-        }
-        assert!(claims.iter().all(|id| store.entries.contains_key(&Key::FactCheck(*id))));
-        assert!((0..40).all(|n| store.entries.contains_key(&Key::Page(format!("list {n}")))));
-        assert!(store.immutable_bytes > 0 && store.immutable_bytes + 40 * 1_256 <= audit_bytes);
-        for n in 40..200 {
+        assert_eq!(held(&store), store.bytes);
+        // Public reads take back the room past the audit pages' half, then
+        // evict each other, oldest first: the audit pages keep their half.
+        for n in 0..200 {
             let e = factcheck(1_000);
             let size = e.size();
             store.insert(Key::Page(format!("list {n}")), e, size, max);
         }
         assert!(store.bytes <= max);
-        assert_eq!(store.immutable_bytes, 0, "no audit page outlives a public entry");
+        assert!(store.immutable_bytes <= max / 2 && store.immutable_bytes + 1_400 > max / 2, "{}", store.immutable_bytes);
+        assert!(store.entries.contains_key(&Key::Immutable("asof 499".into())));
         assert!(!store.entries.contains_key(&Key::FactCheck(claims[0])));
+        assert!(store.entries.contains_key(&Key::Page("list 199".into())));
+        assert_eq!(held(&store), store.bytes);
     }
 
     #[test]

@@ -205,7 +205,7 @@ enum AsOf {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryParams {
-    /// 1–100, default 100.
+    /// 1–100, default 20.
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
