@@ -472,7 +472,11 @@ mod tests {
             store.insert(Key::Page(format!("list {n}")), e, size, max);
         }
         assert!(store.bytes <= max);
-        assert!(store.immutable_bytes <= max / 2 && store.immutable_bytes + 1_400 > max / 2, "{}", store.immutable_bytes);
+        assert!(
+            store.immutable_bytes <= max / 2 && store.immutable_bytes + 1_400 > max / 2,
+            "{}",
+            store.immutable_bytes
+        );
         assert!(store.entries.contains_key(&Key::Immutable("asof 499".into())));
         assert!(!store.entries.contains_key(&Key::FactCheck(claims[0])));
         assert!(store.entries.contains_key(&Key::Page("list 199".into())));

@@ -690,9 +690,11 @@ fn verify_state_reports_the_lookup_tables_out_of_step_with_the_log() {
     ))
     .execute(&mut conn)
     .unwrap();
-    diesel::sql_query(format!("INSERT INTO claim_members (claim_id, entity_id) VALUES ('{claim_id}', '{ghost}')"))
-        .execute(&mut conn)
-        .unwrap();
+    diesel::sql_query(format!(
+        "INSERT INTO claim_members (claim_id, entity_id) VALUES ('{claim_id}', '{ghost}')"
+    ))
+    .execute(&mut conn)
+    .unwrap();
     diesel::sql_query(format!("UPDATE entity_heads SET seq = seq - 1 WHERE entity_id = '{claim_id}'"))
         .execute(&mut conn)
         .unwrap();
@@ -707,13 +709,16 @@ fn verify_state_reports_the_lookup_tables_out_of_step_with_the_log() {
         ])
     );
     // Put back, but for a head naming another claim than its revision does.
-    diesel::connection::SimpleConnection::batch_execute(&mut conn, &format!(
-        "UPDATE entity_heads SET seq = seq + 1 WHERE entity_id = '{claim_id}'; \
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut conn,
+        &format!(
+            "UPDATE entity_heads SET seq = seq + 1 WHERE entity_id = '{claim_id}'; \
          UPDATE entity_heads SET claim_id = gen_random_uuid()::text WHERE entity_id = '{evidence_id}'; \
          DELETE FROM claim_members WHERE entity_id = '{ghost}'; \
          INSERT INTO claim_members (claim_id, entity_id) VALUES ('{}', '{evidence_id}')",
-        evidence_claim.unwrap()
-    ))
+            evidence_claim.unwrap()
+        ),
+    )
     .unwrap();
     let r = claimledger::store::state::verify_state(&mut conn, 10, |_| {}).unwrap();
     assert_eq!(
