@@ -10,7 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::db::schema::{appearances, articles, claimants, claims, editors, evidence, verdicts};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::model::{Appearance, Article, Claim, Claimant, Editor, EntityKind, Evidence, Recorded, Verdict};
 
 /// A projection row that does not match what the log says.
@@ -213,8 +213,8 @@ const HEADS_DRIFT_SQL: &str = "WITH newest AS (
                  WHEN n.entity_id IS NULL THEN 'head_not_in_log'
                  ELSE 'head_differs' END AS problem,
             n.seq,
-            concat_ws(',', CASE WHEN h.seq <> n.seq THEN 'seq' END,
-                      CASE WHEN h.claim_id IS DISTINCT FROM n.claim_id AND h.seq = n.seq THEN 'claim_id' END) AS fields
+            array_remove(ARRAY[CASE WHEN h.seq <> n.seq THEN 'seq' END,
+                      CASE WHEN h.claim_id IS DISTINCT FROM n.claim_id AND h.seq = n.seq THEN 'claim_id' END], NULL) AS fields
      FROM newest n FULL JOIN entity_heads h ON h.entity_id = n.entity_id
      WHERE h.entity_id IS NULL OR n.entity_id IS NULL
         OR h.seq <> n.seq OR h.claim_id IS DISTINCT FROM n.claim_id
@@ -226,7 +226,7 @@ const MEMBERS_DRIFT_SQL: &str = "WITH named AS (
      SELECT coalesce(n.entity_id, m.entity_id) AS entity_id,
             (SELECT r.entity_kind FROM revisions r WHERE r.entity_id = coalesce(n.entity_id, m.entity_id) LIMIT 1) AS entity_kind,
             CASE WHEN m.entity_id IS NULL THEN 'member_missing' ELSE 'member_not_in_log' END AS problem,
-            n.seq, '' AS fields
+            n.seq, '{}'::text[] AS fields
      FROM named n FULL JOIN claim_members m ON m.claim_id = n.claim_id AND m.entity_id = n.entity_id
      WHERE n.entity_id IS NULL OR m.entity_id IS NULL
      ORDER BY 1 LIMIT $1";
@@ -241,10 +241,19 @@ struct LookupRow {
     problem: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
     seq: Option<i64>,
-    /// Comma-separated, for `head_differs`.
-    #[diesel(sql_type = Text)]
-    fields: String,
+    /// For `head_differs`.
+    #[diesel(sql_type = diesel::sql_types::Array<Text>)]
+    fields: Vec<String>,
 }
+
+/// What [`lookup_drift`] reports, as its statements name them.
+const LOOKUP_PROBLEMS: [&str; 5] = [
+    "head_missing",
+    "head_not_in_log",
+    "head_differs",
+    "member_missing",
+    "member_not_in_log",
+];
 
 /// The two lookup tables derived from the log, against it, until `drift`
 /// holds `max_drift` problems.
@@ -252,19 +261,19 @@ fn lookup_drift(conn: &mut PgConnection, max_drift: usize, drift: &mut Vec<Drift
     for sql in [HEADS_DRIFT_SQL, MEMBERS_DRIFT_SQL] {
         let left = max_drift.saturating_sub(drift.len()) as i64;
         let rows: Vec<LookupRow> = diesel::sql_query(sql).bind::<diesel::sql_types::BigInt, _>(left).load(conn)?;
-        drift.extend(rows.into_iter().map(|r| Drift {
-            entity_kind: r.entity_kind,
-            entity_id: r.entity_id,
-            problem: match r.problem.as_str() {
-                "head_missing" => "head_missing",
-                "head_not_in_log" => "head_not_in_log",
-                "head_differs" => "head_differs",
-                "member_missing" => "member_missing",
-                _ => "member_not_in_log",
-            },
-            fields: r.fields.split(',').filter(|f| !f.is_empty()).map(String::from).collect(),
-            seq: r.seq,
-        }));
+        for r in rows {
+            let problem = LOOKUP_PROBLEMS
+                .into_iter()
+                .find(|p| *p == r.problem)
+                .ok_or_else(|| AppError::internal(format!("unknown lookup problem {}", r.problem)))?;
+            drift.push(Drift {
+                entity_kind: r.entity_kind,
+                entity_id: r.entity_id,
+                problem,
+                fields: r.fields,
+                seq: r.seq,
+            });
+        }
     }
     Ok(())
 }
